@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs hvsig's Debian build and test dependencies. Idempotent: apt runs only when a package
+# is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build ccache pkg-config binutils
+  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
+  # test oracles and peers
+  openssl ca-certificates dpkg-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Tests fetch real signed binaries with `apt-get download`, which needs package lists.
+if ! apt-cache policy shim-unsigned 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  "${sudo_cmd[@]}" apt-get update -qq
+fi
+echo "setup: dependencies present"
