@@ -52,10 +52,14 @@ enum class Result : uint16_t {
   CertBadExtKeyUsage,
   CertBadKeyIdentifier,
   CertTooManyExtKeyUsages,
+  CertKeyTypeMismatch,              // issuer key type cannot verify the signature algorithm
 
   // Crypto providers (src/crypto)
   CryptoUnsupportedAlgorithm,   // digest/curve/padding the provider does not implement
   CryptoBadKey,                 // public key fails validation (even/zero modulus, bad exponent, ...)
+  CryptoBadPointEncoding,       // EC point not 0x04 || X || Y of the curve's length (compressed, hybrid, infinity)
+  CryptoPointCoordinateOutOfRange,  // EC point X or Y >= p
+  CryptoPointNotOnCurve,        // EC point does not satisfy the curve equation
   CryptoKeyTooSmall,
   CryptoKeyTooLarge,
   CryptoBadSignatureLength,     // signature length differs from the modulus length
@@ -64,12 +68,83 @@ enum class Result : uint16_t {
   CryptoBadSignature,           // the signature does not verify
   CryptoBadDigestLength,        // digest length does not match the digest algorithm
   CryptoProviderFailure,        // the backing library failed for a reason other than a bad signature
+
+  // Image access (include/hvsig/image.h)
+  ImageReadFailed,              // the embedder's ImageSource could not supply bytes
+  Preempted,                    // not a failure: a preemption hook asked to yield; call again
+
+  // PE/COFF (src/core/pe), references §3 list A and B
+  PeTooLarge,                   // image over 4 GiB: PE offsets are 32-bit
+  PeTruncated,                  // a header runs past the end of the file
+  PeBadDosMagic,
+  PeBadLfanew,                  // e_lfanew inside the DOS header or PE header past end of file
+  PeBadSignature,               // no "PE\0\0"
+  PeBadOptionalMagic,
+  PeOptionalHeaderTooSmall,     // SizeOfOptionalHeader cannot hold the fields or data directories
+  PeTooFewDataDirectories,      // NumberOfRvaAndSizes < 5: no security directory
+  PeTooManySections,
+  PeBadSizeOfHeaders,           // headers + section table exceed SizeOfHeaders, or it exceeds the file
+  PeSectionOutsideFile,         // PointerToRawData + SizeOfRawData > file size
+  PeSectionOverlapsHeaders,
+  PeSectionOverlapsSection,
+  PeSectionOverlapsCertTable,
+  PeUnhashedGap,                // strict profile: bytes between headers/sections nobody hashes
+  PeExtraDataOverlapsCertTable, // hashed-byte count runs past the certificate table
+  PeCertTableBeforeHeaders,     // security directory offset inside SizeOfHeaders
+  PeCertTableOutsideFile,
+  PeDataAfterCertTable,         // bytes after the certificate table (MS12-024 class)
+  PeCertEntryTooShort,          // WIN_CERTIFICATE dwLength < 8 or header past the table
+  PeCertEntryOverrun,           // dwLength runs past the table
+  PeCertEntryBadRevision,
+  PeCertEntryBadType,
+  PeCertEntryNotDer,            // payload is not one DER SEQUENCE inside dwLength
+  PeCertEntryBadPadding,        // non-zero or >= 8 bytes after the DER (CVE-2013-3900 class)
+  PeTooManySignatures,
+  PeSignatureTooLarge,          // a PKCS#7 blob over the caller's buffer
+
+  // PKCS#7 / Authenticode structure (src/core/pkcs7), references §3 lists C and E
+  Pkcs7NotSignedData,           // outer contentType is not signedData
+  Pkcs7BadVersion,              // SignedData/SignerInfo version, or version vs signer-id form
+  Pkcs7NotIndirectData,         // inner contentType is not SpcIndirectDataContent
+  Pkcs7NotPeImageData,          // SpcIndirectDataContent.data.type is not SPC_PE_IMAGE_DATA
+  Pkcs7DigestLengthMismatch,    // a digest's length differs from its algorithm's
+  Pkcs7TooManyCertificates,
+  Pkcs7NotOneSigner,            // Authenticode requires exactly one SignerInfo
+  Pkcs7MissingSignedAttributes,
+  Pkcs7DuplicateAttribute,
+  Pkcs7BadAttribute,            // an attribute that must have one value has several or none
+  Pkcs7ContentTypeMismatch,     // contentType attribute differs from the content's type
+  Pkcs7MissingContentType,
+  Pkcs7MissingMessageDigest,
+  Pkcs7SignatureDigestMismatch, // signature algorithm's hash differs from digestAlgorithm
+  Pkcs7TooManyNested,
+
+  // Authenticode verification (src/core/authenticode), references §3 list D
+  ImageNotSigned,
+  DigestAlgorithmNotAllowed,    // SHA-1 for an image or signer digest
+  ImageDigestMismatch,          // the signed image digest differs from the recomputed one
+  MessageDigestMismatch,        // messageDigest attribute differs from the content's digest
+  SignerNotFound,               // no embedded certificate matches the SignerInfo
+  SignerKeyMismatch,            // signer's key type does not fit the signature algorithm
+  SigningTimeOutsideValidity,   // signingTime outside the signer certificate's validity
+  ChainTooDeep,
+  ChainLoop,
+  CertificateNotYetValid,       // only with time checks on
+  CertificateExpired,           // only with time checks on
+  NotTrusted,                   // nothing in the chain is or is signed by a trust anchor
 };
 
 // Stable, greppable name of a result ("DerNonMinimalLength", ...). Never null.
 const char* ResultName(Result r);
 
 constexpr bool IsSuccess(Result r) { return r == Result::Success; }
+
+// Where a check failed: the Result names the check, offset locates it, counted from the first
+// byte of the input the failing parser was given (the image file, the DER blob, ...).
+struct Error {
+  Result result = Result::Success;
+  uint64_t offset = 0;
+};
 
 }  // namespace hvsig
 

@@ -1,0 +1,102 @@
+// Authenticode verification of a PE image against a set of trust anchors.
+//
+// The work is split in three steps so a hypervisor can run the long one as hypercall
+// continuations:
+//   Prepare   parse the PE and every signature (top-level and nested) into the Verification;
+//   Hash      one pass over the image for every digest algorithm the signatures use
+//             (returns Result::Preempted when the PreemptionHook asks to yield; call again);
+//   Evaluate  compare digests, verify each signature and build its chain to an anchor.
+// VerifyImage runs all three.
+//
+// Decisions where the peers differ (references §4), documented in docs/authenticode.md:
+//  - the signed image digest is ALWAYS compared with the recomputed one;
+//  - SHA-1 image or signer digests are refused;
+//  - Profile::Strict (kernels): every signature must be well-formed and match the image, and at
+//    least one must be trusted; Profile::Compat: UEFI's rule, any one trusted signature suffices;
+//  - nested signatures are parsed and reported, but vouch only with Options::trust_nested;
+//  - certificate validity periods are ignored unless Options::check_time (UEFI ignores them);
+//    a signingTime attribute, if present, must lie within the signer's validity (as Linux).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvsig/crypto.h"
+#include "hvsig/image.h"
+#include "hvsig/pe.h"
+#include "hvsig/pkcs7.h"
+#include "hvsig/result.h"
+#include "hvsig/x509.h"
+
+namespace hvsig::authenticode {
+
+constexpr size_t kMaxChainDepth = 8;
+constexpr size_t kMaxVerdicts = pe::kMaxSignatures * (1 + pkcs7::kMaxNested);
+
+struct Options {
+  pe::Profile profile = pe::Profile::Strict;
+  bool trust_nested = false;
+  bool check_time = false;
+  der::Time now = 0;  // with check_time
+};
+
+// Trust anchors: certificates parsed by the embedder (their DER must outlive the verification).
+struct AnchorSet {
+  const Certificate* certificates;
+  size_t count;
+};
+
+struct SignatureVerdict {
+  uint8_t table_index;   // WIN_CERTIFICATE entry this signature is in
+  int8_t parent;         // -1 for a top-level signature, else the verdict index it is nested in
+  Result status;         // Success: trusted
+  uint64_t error_offset; // file offset of the failed check
+  DigestAlg digest_alg;
+  uint8_t image_digest[kMaxDigestLength];   // recomputed
+  uint8_t signed_digest[kMaxDigestLength];  // from SpcIndirectDataContent
+  bool digest_match;
+  bool signer_found;
+  Input signer_subject;  // Name elements and serial magnitude (views into the signature storage)
+  Input signer_issuer;
+  Input signer_serial;
+  uint8_t chain_length;  // certificates from the signer upwards, as found in the signature
+  Input chain[kMaxChainDepth];
+  int16_t anchor_index;  // index into the AnchorSet that vouched, -1 if none
+};
+
+// Caller-owned state of one verification (about 40 KiB: allocate it, do not put it on a
+// hypervisor stack).
+struct Verification {
+  pe::PeImage pe;
+  uint64_t blob_offset[pe::kMaxSignatures];  // file offset where each copied signature starts
+  pkcs7::SignedData signed_data[kMaxVerdicts];
+  uint8_t verdict_count;
+  SignatureVerdict verdicts[kMaxVerdicts];
+  pe::AuthenticodeHasher hasher;
+  bool hashed;
+  // The image's digest in each algorithm the signatures use, once hashing is done.
+  uint8_t digest_count;
+  DigestAlg digest_algs[pe::AuthenticodeHasher::kMaxAlgorithms];
+  uint8_t digests[pe::AuthenticodeHasher::kMaxAlgorithms][kMaxDigestLength];
+  // Scratch for chain building (kept here so no stack frame holds several certificates).
+  Certificate current;
+  Certificate candidate;
+  // The overall verdict: Success means trusted.
+  Result verdict;
+  Error error;          // names the check that decided a rejection
+  int8_t trusted_by;    // verdict index that made the image trusted, -1 if none
+};
+
+// storage receives copies of the certificate-table entries (each signature is parsed in
+// place); its capacity bounds the total signature size (PeSignatureTooLarge beyond it).
+Result Prepare(const CryptoProvider& provider, const ImageSource& image, const Options& options,
+               MutableBytes storage, Verification& v);
+Result Hash(const ImageSource& image, const PreemptionHook* hook, Verification& v);
+Result Evaluate(const CryptoProvider& provider, const AnchorSet& anchors, const Options& options,
+                Verification& v);
+
+Result VerifyImage(const CryptoProvider& provider, const ImageSource& image,
+                   const AnchorSet& anchors, const Options& options, MutableBytes storage,
+                   Verification& v);
+
+}  // namespace hvsig::authenticode

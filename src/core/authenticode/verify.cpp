@@ -1,0 +1,316 @@
+// Authenticode verification: per-signature checks (references §3 list D) and chain building to
+// the caller's anchors (Linux's pkcs7_validate_trust: trust holds only if a chain certificate
+// IS an anchor or is signed by one; a certificate that arrives inside the signature is never
+// trusted by itself).
+#include "hvsig/authenticode.h"
+
+namespace hvsig::authenticode {
+namespace {
+
+Result Reject(Verification& v, Result r, uint64_t offset) {
+  v.verdict = r;
+  v.error = Error{r, offset};
+  return r;
+}
+
+// Parse failures inside a signature blob are reported at their file offset.
+Result ParseSignature(Input blob, uint64_t blob_file_offset, pkcs7::SignedData& out,
+                      Error& error) {
+  der::Error der_error;
+  Result r = pkcs7::ParseAuthenticode(blob, out, &der_error);
+  if (r != Result::Success) error = Error{r, blob_file_offset + der_error.offset};
+  return r;
+}
+
+bool AddAlgorithm(DigestAlg* algs, size_t& count, DigestAlg alg) {
+  for (size_t i = 0; i < count; ++i) {
+    if (algs[i] == alg) return true;
+  }
+  if (count == pe::AuthenticodeHasher::kMaxAlgorithms) return false;
+  algs[count++] = alg;
+  return true;
+}
+
+bool SameKey(const Certificate& a, const Certificate& b) {
+  return a.subject == b.subject && a.key.der == b.key.der;
+}
+
+// The key identifiers, when both sides have them, must agree (Linux's AKID/SKID check).
+bool KeyIdsAgree(const Certificate& child, const Certificate& issuer) {
+  if (child.authority_key_id.empty() || issuer.subject_key_id.empty()) return true;
+  return child.authority_key_id == issuer.subject_key_id;
+}
+
+Result CheckValidity(const Certificate& cert, const Options& options) {
+  if (!options.check_time) return Result::Success;
+  if (options.now < cert.not_before) return Result::CertificateNotYetValid;
+  if (options.now > cert.not_after) return Result::CertificateExpired;
+  return Result::Success;
+}
+
+Result FindSigner(const CryptoProvider& provider, const pkcs7::SignedData& sd, Certificate& out,
+                  uint8_t& index) {
+  const pkcs7::SignerInfo& signer = sd.signer;
+  for (uint8_t i = 0; i < sd.certificate_count; ++i) {
+    HVSIG_TRY(ParseCertificate(provider, sd.certificates[i], out));
+    const bool match = signer.identified_by_key_id
+                           ? out.subject_key_id == signer.subject_key_id
+                           : (out.issuer == signer.issuer && out.serial == signer.serial);
+    if (match) {
+      index = i;
+      return Result::Success;
+    }
+  }
+  return Result::SignerNotFound;
+}
+
+bool KeyFitsSignature(const SubjectPublicKeyInfo& key, const SignatureAlgorithm& alg) {
+  if (alg.kind == SignatureKind::Ecdsa) return key.type == KeyType::Ec;
+  return key.type == KeyType::Rsa;
+}
+
+Result VerifySignerSignature(const CryptoProvider& provider, const pkcs7::SignerInfo& signer,
+                             const Certificate& cert) {
+  const SignatureAlgorithm& alg = signer.signature_algorithm;
+  if (!KeyFitsSignature(cert.key, alg)) return Result::SignerKeyMismatch;
+  uint8_t digest[kMaxDigestLength];
+  HVSIG_TRY(pkcs7::DigestSignedAttributes(provider, signer, digest));
+  const Input digest_view(digest, DigestLength(signer.digest_alg));
+  switch (alg.kind) {
+    case SignatureKind::RsaPkcs1:
+      return provider.verify_rsa_pkcs1(provider, cert.key.rsa, alg.digest, digest_view,
+                                       signer.signature);
+    case SignatureKind::RsaPss:
+      return provider.verify_rsa_pss(provider, cert.key.rsa, alg.digest, alg.mgf1_digest,
+                                     alg.salt_length, digest_view, signer.signature);
+    case SignatureKind::Ecdsa:
+      return provider.verify_ecdsa(provider, cert.key.ec, digest_view, signer.signature);
+  }
+  return Result::CryptoUnsupportedAlgorithm;
+}
+
+// Does some anchor vouch for `cert`: is it an anchor, or signed by one?
+int16_t FindAnchor(const CryptoProvider& provider, const AnchorSet& anchors,
+                   const Certificate& cert) {
+  for (size_t i = 0; i < anchors.count; ++i) {
+    if (SameKey(anchors.certificates[i], cert)) return static_cast<int16_t>(i);
+  }
+  for (size_t i = 0; i < anchors.count; ++i) {
+    const Certificate& anchor = anchors.certificates[i];
+    if (!(anchor.subject == cert.issuer) || !KeyIdsAgree(cert, anchor)) continue;
+    if (VerifyCertificateSignature(provider, cert, anchor.key) == Result::Success) {
+      return static_cast<int16_t>(i);
+    }
+  }
+  return -1;
+}
+
+// Walks from the signer (in v.current) up through the signature's own certificates until an
+// anchor vouches. Each link's signature is verified before it is followed.
+Result BuildChain(const CryptoProvider& provider, const AnchorSet& anchors,
+                  const Options& options, const pkcs7::SignedData& sd, uint8_t signer_index,
+                  Verification& v, SignatureVerdict& verdict) {
+  uint32_t visited = 1u << signer_index;
+  verdict.chain_length = 0;
+  for (size_t depth = 0; depth < kMaxChainDepth; ++depth) {
+    verdict.chain[verdict.chain_length++] = v.current.der;
+    HVSIG_TRY(CheckValidity(v.current, options));
+    verdict.anchor_index = FindAnchor(provider, anchors, v.current);
+    if (verdict.anchor_index >= 0) {
+      return CheckValidity(anchors.certificates[verdict.anchor_index], options);
+    }
+    if (v.current.issuer == v.current.subject) return Result::NotTrusted;
+
+    bool found = false;
+    for (uint8_t i = 0; i < sd.certificate_count && !found; ++i) {
+      HVSIG_TRY(ParseCertificate(provider, sd.certificates[i], v.candidate));
+      if (!(v.candidate.subject == v.current.issuer) || !KeyIdsAgree(v.current, v.candidate)) {
+        continue;
+      }
+      if (VerifyCertificateSignature(provider, v.current, v.candidate.key) != Result::Success) {
+        continue;
+      }
+      if (visited & (1u << i)) return Result::ChainLoop;
+      visited |= 1u << i;
+      found = true;
+    }
+    if (!found) return Result::NotTrusted;
+    v.current = v.candidate;
+  }
+  return Result::ChainTooDeep;
+}
+
+// All checks of one signature. The first failing check becomes verdict.status.
+Result CheckSignature(const CryptoProvider& provider, const AnchorSet& anchors,
+                      const Options& options, const pkcs7::SignedData& sd, Verification& v,
+                      SignatureVerdict& verdict) {
+  const pkcs7::IndirectData& indirect = sd.indirect;
+  const pkcs7::SignerInfo& signer = sd.signer;
+  verdict.digest_alg = indirect.digest_alg;
+  __builtin_memcpy(verdict.signed_digest, indirect.digest.data(), indirect.digest.size());
+  if (indirect.digest_alg == DigestAlg::Sha1 || signer.digest_alg == DigestAlg::Sha1) {
+    return Result::DigestAlgorithmNotAllowed;
+  }
+  for (uint8_t i = 0; i < v.digest_count; ++i) {
+    if (v.digest_algs[i] == indirect.digest_alg) {
+      __builtin_memcpy(verdict.image_digest, v.digests[i], DigestLength(indirect.digest_alg));
+    }
+  }
+  verdict.digest_match = __builtin_memcmp(verdict.image_digest, indirect.digest.data(),
+                                          indirect.digest.size()) == 0;
+  if (!verdict.digest_match) return Result::ImageDigestMismatch;
+
+  uint8_t content_digest[kMaxDigestLength];
+  HVSIG_TRY(DigestOnce(provider, signer.digest_alg, indirect.content, content_digest));
+  if (__builtin_memcmp(content_digest, signer.message_digest.data(),
+                       signer.message_digest.size()) != 0) {
+    return Result::MessageDigestMismatch;
+  }
+
+  uint8_t signer_index = 0;
+  HVSIG_TRY(FindSigner(provider, sd, v.current, signer_index));
+  verdict.signer_found = true;
+  verdict.signer_subject = v.current.subject;
+  verdict.signer_issuer = v.current.issuer;
+  verdict.signer_serial = v.current.serial;
+  HVSIG_TRY(VerifySignerSignature(provider, signer, v.current));
+  if (signer.has_signing_time && (signer.signing_time < v.current.not_before ||
+                                  signer.signing_time > v.current.not_after)) {
+    return Result::SigningTimeOutsideValidity;
+  }
+  return BuildChain(provider, anchors, options, sd, signer_index, v, verdict);
+}
+
+}  // namespace
+
+Result Prepare(const CryptoProvider& provider, const ImageSource& image, const Options& options,
+               MutableBytes storage, Verification& v) {
+  v.verdict_count = 0;
+  v.hashed = false;
+  v.trusted_by = -1;
+  v.verdict = Result::Success;
+  v.error = Error{};
+  if (pe::ParsePe(image, options.profile, v.pe, v.error) != Result::Success) {
+    return Reject(v, v.error.result, v.error.offset);
+  }
+  // SHA-256 always: it identifies the image in reports, audit records and hash lists, signed
+  // or not.
+  DigestAlg algs[pe::AuthenticodeHasher::kMaxAlgorithms] = {DigestAlg::Sha256};
+  size_t alg_count = 1;
+  size_t used = 0;
+  for (uint8_t t = 0; t < v.pe.certificate_count; ++t) {
+    const pe::CertificateEntry& entry = v.pe.certificates[t];
+    if (entry.der.length > storage.capacity - used) {
+      return Reject(v, Result::PeSignatureTooLarge, entry.offset);
+    }
+    uint8_t* copy = storage.data + used;
+    used += entry.der.length;
+    if (ReadImage(image, entry.der.offset, copy, entry.der.length) != Result::Success) {
+      return Reject(v, Result::ImageReadFailed, entry.der.offset);
+    }
+    v.blob_offset[t] = entry.der.offset;
+    size_t der_length = 0;
+    der::Error der_error;
+    if (pkcs7::MeasureSignatureBlob(Input(copy, entry.der.length), der_length, &der_error) !=
+        Result::Success) {
+      return Reject(v, der_error.result, entry.der.offset + der_error.offset);
+    }
+    const Input blob(copy, der_length);
+
+    const uint8_t top = v.verdict_count++;
+    SignatureVerdict& verdict = v.verdicts[top];
+    verdict = SignatureVerdict{};
+    verdict.table_index = t;
+    verdict.parent = -1;
+    verdict.anchor_index = -1;
+    verdict.status = Result::NotTrusted;
+    if (ParseSignature(blob, entry.der.offset, v.signed_data[top], v.error) != Result::Success) {
+      return Reject(v, v.error.result, v.error.offset);
+    }
+    if (!AddAlgorithm(algs, alg_count, v.signed_data[top].indirect.digest_alg)) {
+      return Reject(v, Result::InvalidArgument, entry.offset);
+    }
+    const pkcs7::SignerInfo& signer = v.signed_data[top].signer;
+    for (uint8_t n = 0; n < signer.nested_count; ++n) {
+      const Input nested = signer.nested[n];
+      const uint64_t nested_offset = entry.der.offset + static_cast<uint64_t>(nested.data() - copy);
+      const uint8_t index = v.verdict_count++;
+      SignatureVerdict& inner = v.verdicts[index];
+      inner = SignatureVerdict{};
+      inner.table_index = t;
+      inner.parent = static_cast<int8_t>(top);
+      inner.anchor_index = -1;
+      inner.status = Result::NotTrusted;
+      if (ParseSignature(nested, nested_offset, v.signed_data[index], v.error) !=
+          Result::Success) {
+        return Reject(v, v.error.result, v.error.offset);
+      }
+      if (!AddAlgorithm(algs, alg_count, v.signed_data[index].indirect.digest_alg)) {
+        return Reject(v, Result::InvalidArgument, nested_offset);
+      }
+    }
+  }
+  HVSIG_TRY(v.hasher.Begin(provider, v.pe, algs, alg_count));
+  return Result::Success;
+}
+
+Result Hash(const ImageSource& image, const PreemptionHook* hook, Verification& v) {
+  Result r = v.hasher.Run(image, hook, v.error);
+  if (r == Result::Preempted) return r;
+  if (r != Result::Success) {
+    v.hasher.Abandon();
+    return Reject(v, r, v.error.offset);
+  }
+  v.digest_count = static_cast<uint8_t>(v.hasher.algorithm_count());
+  for (uint8_t i = 0; i < v.digest_count; ++i) {
+    v.digest_algs[i] = v.hasher.algorithm(i);
+    HVSIG_TRY(v.hasher.Finish(v.digest_algs[i], v.digests[i]));
+  }
+  v.hashed = true;
+  return Result::Success;
+}
+
+Result Evaluate(const CryptoProvider& provider, const AnchorSet& anchors, const Options& options,
+                Verification& v) {
+  if (!v.hashed) return Result::InvalidArgument;
+  if (!v.pe.is_signed()) return Reject(v, Result::ImageNotSigned, v.pe.security_dir_offset);
+  for (uint8_t i = 0; i < v.verdict_count; ++i) {
+    SignatureVerdict& verdict = v.verdicts[i];
+    const pkcs7::SignedData& sd = v.signed_data[i];
+    verdict.status = CheckSignature(provider, anchors, options, sd, v, verdict);
+    verdict.error_offset = v.blob_offset[verdict.table_index];
+  }
+
+  int8_t first_failure = -1;
+  for (uint8_t i = 0; i < v.verdict_count; ++i) {
+    const SignatureVerdict& verdict = v.verdicts[i];
+    const bool top_level = verdict.parent < 0;
+    if (verdict.status == Result::Success) {
+      if ((top_level || options.trust_nested) && v.trusted_by < 0) v.trusted_by = static_cast<int8_t>(i);
+      continue;
+    }
+    if (first_failure < 0) first_failure = static_cast<int8_t>(i);
+    // Strict: a signature that does not even match the image, or cannot be checked, condemns
+    // the image whatever else is trusted.
+    const bool untrusted_only = verdict.status == Result::NotTrusted;
+    if (options.profile == pe::Profile::Strict && top_level && !untrusted_only) {
+      return Reject(v, verdict.status, verdict.error_offset);
+    }
+  }
+  if (v.trusted_by >= 0) {
+    v.verdict = Result::Success;
+    return Result::Success;
+  }
+  const SignatureVerdict& failed = v.verdicts[first_failure < 0 ? 0 : first_failure];
+  return Reject(v, failed.status, failed.error_offset);
+}
+
+Result VerifyImage(const CryptoProvider& provider, const ImageSource& image,
+                   const AnchorSet& anchors, const Options& options, MutableBytes storage,
+                   Verification& v) {
+  HVSIG_TRY(Prepare(provider, image, options, storage, v));
+  HVSIG_TRY(Hash(image, nullptr, v));
+  return Evaluate(provider, anchors, options, v);
+}
+
+}  // namespace hvsig::authenticode

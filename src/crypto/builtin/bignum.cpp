@@ -1,0 +1,164 @@
+#include "crypto/builtin/bignum.h"
+
+#include <string.h>
+
+namespace hvsig::builtin {
+namespace {
+
+using Wide = unsigned __int128;
+
+// -1 if a < b, 0 if equal, 1 if a > b.
+int Compare(const uint64_t* a, const uint64_t* b, size_t limb_count) {
+  for (size_t i = limb_count; i-- > 0;) {
+    if (a[i] != b[i]) {
+      return a[i] < b[i] ? -1 : 1;
+    }
+  }
+  return 0;
+}
+
+// out = a - b mod 2^(64 * limb_count); out may alias a.
+void Subtract(uint64_t* out, const uint64_t* a, const uint64_t* b, size_t limb_count) {
+  uint64_t borrow = 0;
+  for (size_t i = 0; i < limb_count; ++i) {
+    uint64_t difference = a[i] - b[i];
+    uint64_t next_borrow = (a[i] < b[i]) | (difference < borrow);
+    out[i] = difference - borrow;
+    borrow = next_borrow;
+  }
+}
+
+// Newton's iteration for the inverse of an odd x modulo 2^64: x * x == 1 mod 8 gives 3 correct
+// bits, and each step doubles them (3, 6, 12, 24, 48, 96).
+uint64_t NegatedInverseModWord(uint64_t x) {
+  uint64_t inverse = x;
+  for (int i = 0; i < 5; ++i) {
+    inverse *= 2 - x * inverse;
+  }
+  return 0 - inverse;
+}
+
+// out = a * b / R mod n for a, b < n (CIOS, Koc et al. 1996). out may alias a or b: the product
+// is accumulated in t and copied out at the end.
+void MontgomeryMultiply(const MontgomeryModulus& modulus, BigNum& out, const BigNum& a,
+                        const BigNum& b) {
+  const size_t k = modulus.limb_count;
+  const uint64_t* n = modulus.n.limbs;
+  uint64_t t[kMaxBigNumLimbs + 2];
+  memset(t, 0, (k + 2) * sizeof(t[0]));
+  for (size_t i = 0; i < k; ++i) {
+    uint64_t carry = 0;
+    const uint64_t b_i = b.limbs[i];
+    for (size_t j = 0; j < k; ++j) {
+      Wide sum = Wide(a.limbs[j]) * b_i + t[j] + carry;
+      t[j] = uint64_t(sum);
+      carry = uint64_t(sum >> 64);
+    }
+    Wide top = Wide(t[k]) + carry;
+    t[k] = uint64_t(top);
+    t[k + 1] = uint64_t(top >> 64);
+
+    // m makes t + m * n divisible by 2^64; the shift by one limb is folded into the loop.
+    const uint64_t m = t[0] * modulus.n0_inverse;
+    Wide sum = Wide(m) * n[0] + t[0];
+    carry = uint64_t(sum >> 64);
+    for (size_t j = 1; j < k; ++j) {
+      sum = Wide(m) * n[j] + t[j] + carry;
+      t[j - 1] = uint64_t(sum);
+      carry = uint64_t(sum >> 64);
+    }
+    top = Wide(t[k]) + carry;
+    t[k - 1] = uint64_t(top);
+    t[k] = t[k + 1] + uint64_t(top >> 64);
+  }
+  // t < 2n here, so one conditional subtraction reduces it.
+  if (t[k] != 0 || Compare(t, n, k) >= 0) {
+    Subtract(t, t, n, k);
+  }
+  memcpy(out.limbs, t, k * sizeof(t[0]));
+}
+
+// out = R^2 mod n, needed to bring a value into Montgomery form. Doubling 2^(bits-1) (which is
+// below n because n is odd) up to 2^(64k + k) gives R * 2^k, the Montgomery form of 2^k; six
+// Montgomery squarings then give the form of 2^(64k), which is R^2 mod n.
+void ComputeRSquared(const MontgomeryModulus& modulus, BigNum& out) {
+  const size_t k = modulus.limb_count;
+  const size_t top_bit = modulus.bit_length - 1;
+  memset(out.limbs, 0, k * sizeof(out.limbs[0]));
+  out.limbs[top_bit / 64] = uint64_t(1) << (top_bit % 64);
+  for (size_t power = top_bit; power < 64 * k + k; ++power) {
+    const uint64_t carry = out.limbs[k - 1] >> 63;
+    for (size_t i = k - 1; i > 0; --i) {
+      out.limbs[i] = (out.limbs[i] << 1) | (out.limbs[i - 1] >> 63);
+    }
+    out.limbs[0] <<= 1;
+    // 2 * value < 2n: one subtraction (wrapping through the lost carry) reduces it.
+    if (carry != 0 || Compare(out.limbs, modulus.n.limbs, k) >= 0) {
+      Subtract(out.limbs, out.limbs, modulus.n.limbs, k);
+    }
+  }
+  static_assert(64 == 1 << 6, "six squarings turn 2^k into 2^(64k)");
+  for (int i = 0; i < 6; ++i) {
+    MontgomeryMultiply(modulus, out, out, out);
+  }
+}
+
+}  // namespace
+
+size_t BitLength(Input magnitude) {
+  size_t top_byte_bits = 0;
+  for (uint8_t top = magnitude[0]; top != 0; top >>= 1) {
+    ++top_byte_bits;
+  }
+  return 8 * (magnitude.size() - 1) + top_byte_bits;
+}
+
+void LoadBigNum(Input big_endian, size_t limb_count, BigNum& out) {
+  memset(out.limbs, 0, limb_count * sizeof(out.limbs[0]));
+  const size_t length = big_endian.size();
+  for (size_t i = 0; i < length; ++i) {
+    const size_t bit_position = 8 * (length - 1 - i);
+    out.limbs[bit_position / 64] |= uint64_t(big_endian[i]) << (bit_position % 64);
+  }
+}
+
+void StoreBigNum(const BigNum& value, uint8_t* out, size_t out_length) {
+  for (size_t i = 0; i < out_length; ++i) {
+    const size_t bit_position = 8 * (out_length - 1 - i);
+    out[i] = uint8_t(value.limbs[bit_position / 64] >> (bit_position % 64));
+  }
+}
+
+void InitMontgomeryModulus(MontgomeryModulus& modulus, Input magnitude) {
+  modulus.limb_count = (magnitude.size() + 7) / 8;
+  LoadBigNum(magnitude, modulus.limb_count, modulus.n);
+  modulus.bit_length = BitLength(magnitude);
+  modulus.n0_inverse = NegatedInverseModWord(modulus.n.limbs[0]);
+}
+
+bool IsLessThanModulus(const MontgomeryModulus& modulus, const BigNum& value) {
+  return Compare(value.limbs, modulus.n.limbs, modulus.limb_count) < 0;
+}
+
+void ModularExponentiate(const MontgomeryModulus& modulus, BigNum& value, Input exponent) {
+  BigNum base;  // value * R mod n, then reused for the constant 1
+  BigNum accumulator;
+  ComputeRSquared(modulus, accumulator);
+  MontgomeryMultiply(modulus, base, value, accumulator);
+
+  // Left to right over the exponent's bits; the leading 1 bit is the initial accumulator.
+  memcpy(accumulator.limbs, base.limbs, modulus.limb_count * sizeof(base.limbs[0]));
+  for (size_t bit = BitLength(exponent) - 1; bit-- > 0;) {
+    MontgomeryMultiply(modulus, accumulator, accumulator, accumulator);
+    if ((exponent[exponent.size() - 1 - bit / 8] >> (bit % 8)) & 1) {
+      MontgomeryMultiply(modulus, accumulator, accumulator, base);
+    }
+  }
+
+  // Multiplying by 1 divides by R, leaving Montgomery form.
+  memset(base.limbs, 0, modulus.limb_count * sizeof(base.limbs[0]));
+  base.limbs[0] = 1;
+  MontgomeryMultiply(modulus, value, accumulator, base);
+}
+
+}  // namespace hvsig::builtin

@@ -1,0 +1,52 @@
+// Fixed-size unsigned big integers for RSA public-key operations: 64-bit little-endian limbs,
+// Montgomery multiplication (CIOS), no heap. Only what verification needs: no secrets are
+// handled, so nothing here is constant-time.
+//
+// Stack budget (8192-bit numbers are 1 KiB each): a MontgomeryModulus and the base live in the
+// caller's frame, ModularExponentiate keeps two numbers (~2 KiB) and MontgomeryMultiply one
+// double-width accumulator (~1 KiB), so every frame stays under the freestanding 4 KiB limit and
+// an exponentiation needs about 4 KiB of stack on top of the caller's storage.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvsig/input.h"
+
+namespace hvsig::builtin {
+
+constexpr size_t kMaxBigNumBits = 8192;
+constexpr size_t kMaxBigNumLimbs = kMaxBigNumBits / 64;
+constexpr size_t kMaxBigNumBytes = kMaxBigNumBits / 8;
+
+struct BigNum {
+  uint64_t limbs[kMaxBigNumLimbs];  // least significant limb first
+};
+
+// An odd modulus n and -n^-1 mod 2^64; R = 2^(64 * limb_count).
+struct MontgomeryModulus {
+  BigNum n;
+  size_t limb_count;
+  size_t bit_length;
+  uint64_t n0_inverse;
+};
+
+// Bit length of a big-endian magnitude with no leading zero octet and at least one octet.
+size_t BitLength(Input magnitude);
+
+// magnitude: big-endian, no leading zero octet, odd, at most kMaxBigNumBytes long.
+void InitMontgomeryModulus(MontgomeryModulus& modulus, Input magnitude);
+
+// Reads a big-endian value of at most limb_count * 8 octets into limb_count limbs.
+void LoadBigNum(Input big_endian, size_t limb_count, BigNum& out);
+
+// Writes the low out_length octets of value big-endian.
+void StoreBigNum(const BigNum& value, uint8_t* out, size_t out_length);
+
+bool IsLessThanModulus(const MontgomeryModulus& modulus, const BigNum& value);
+
+// value = value^exponent mod n. Requires value < n and exponent (big-endian, no leading zero
+// octet) >= 1. Time is linear in the exponent's bit length: 17 multiplications for 65537.
+void ModularExponentiate(const MontgomeryModulus& modulus, BigNum& value, Input exponent);
+
+}  // namespace hvsig::builtin

@@ -1,0 +1,46 @@
+// The hvsig subcommands. Each returns the process exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hvsig/crypto.h"
+
+namespace hvsig::tools {
+
+struct GlobalOptions {
+  std::string provider = "builtin";
+};
+
+struct DigestOptions {
+  std::string alg = "sha256";
+  std::string image;
+};
+
+struct InspectOptions {
+  bool json = false;
+  std::string image;
+};
+
+struct VerifyOptions {
+  std::vector<std::string> certs;
+  std::string profile = "strict";
+  bool json = false;
+  bool check_time = false;
+  bool trust_nested = false;
+  std::string image;
+};
+
+int RunVerify(const GlobalOptions& global, const VerifyOptions& options);
+int RunDigest(const GlobalOptions& global, const DigestOptions& options);
+int RunInspect(const GlobalOptions& global, const InspectOptions& options);
+
+// The provider named on the command line (builtin uses SHA-NI when the CPU has it).
+const CryptoProvider& SelectProvider(const std::string& name);
+bool ParseDigestAlg(const std::string& name, DigestAlg& alg);
+
+constexpr int kExitOk = 0;
+constexpr int kExitRejected = 1;
+constexpr int kExitUsage = 2;
+
+}  // namespace hvsig::tools

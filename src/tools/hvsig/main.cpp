@@ -1,0 +1,53 @@
+// hvsig: verify, inspect and digest signed PE images.
+// Exit codes: 0 success / trusted, 1 rejected or malformed input, 2 usage or I/O error.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "tools/hvsig/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"hvsig: signature verification for Xen kexec and livepatch images"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all");
+
+  hvsig::tools::GlobalOptions global;
+  app.add_option("--provider", global.provider, "crypto provider: builtin | openssl")
+      ->check(CLI::IsMember({"builtin", "openssl"}));
+
+  hvsig::tools::VerifyOptions verify;
+  CLI::App* verify_cmd = app.add_subcommand("verify", "verify a signed PE image (exit 0 trusted, 1 rejected)");
+  verify_cmd->add_option("--cert", verify.certs, "trusted certificate file (PEM, one or many, or DER)")
+      ->check(CLI::ExistingFile);
+  verify_cmd->add_option("--profile", verify.profile, "strict (default) | compat")
+      ->check(CLI::IsMember({"strict", "compat"}));
+  verify_cmd->add_flag("--json", verify.json, "one JSON object");
+  verify_cmd->add_flag("--check-time", verify.check_time, "enforce certificate validity periods");
+  verify_cmd->add_flag("--trust-nested", verify.trust_nested, "let nested signatures vouch");
+  verify_cmd->add_option("IMAGE", verify.image, "PE/COFF image")->required();
+
+  hvsig::tools::DigestOptions digest;
+  CLI::App* digest_cmd = app.add_subcommand("digest", "print the Authenticode digest of a PE image");
+  digest_cmd->add_option("--alg", digest.alg, "sha1 | sha256 | sha384 | sha512")
+      ->check(CLI::IsMember({"sha1", "sha224", "sha256", "sha384", "sha512"}));
+  digest_cmd->add_option("IMAGE", digest.image, "PE/COFF image")->required();
+
+  hvsig::tools::InspectOptions inspect;
+  CLI::App* inspect_cmd = app.add_subcommand("inspect", "show PE layout and signatures");
+  inspect_cmd->add_flag("--json", inspect.json, "one JSON object");
+  inspect_cmd->add_option("IMAGE", inspect.image, "PE/COFF image")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+
+  if (*verify_cmd) return hvsig::tools::RunVerify(global, verify);
+  if (*digest_cmd) return hvsig::tools::RunDigest(global, digest);
+  if (*inspect_cmd) return hvsig::tools::RunInspect(global, inspect);
+  return 2;
+}
