@@ -20,3 +20,26 @@ done
 echo
 echo "== 2. The core links into a hypervisor (Xen's x86 flags, no libc but mem*)"
 bash tests/freestanding_check.sh build/libhvsig_core_freestanding.a build
+
+echo
+echo "== 3. Authenticode: the current Debian-signed kernel against the Debian Secure Boot CA"
+kernel_package=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+root=$(HVSIG_TEST_CACHE=build/test-cache bash tests/fetch-debian.sh "$kernel_package" shim-unsigned)
+kernel=$(ls "$root"/boot/vmlinuz-* | head -n 1)
+ca="$root/usr/share/shim/debian-uefi-ca.der"
+echo "-- $kernel_package: $(basename "$kernel"), Authenticode SHA-256 $(build/bin/hvsig digest "$kernel")"
+build/bin/hvsig verify --cert "$ca" "$kernel"
+
+tampered=build/demo-tampered-vmlinuz
+cp "$kernel" "$tampered"
+# Flip one byte in the middle of the kernel body: the signature still parses, the digest does not match.
+offset=$(( $(stat -c %s "$tampered") / 2 ))
+byte=$(od -An -tu1 -j "$offset" -N1 "$tampered" | tr -d ' ')
+printf "$(printf '\\%03o' $(( byte ^ 255 )))" | dd of="$tampered" bs=1 seek="$offset" conv=notrunc status=none
+echo "-- the same kernel with the byte at offset $offset inverted:"
+if build/bin/hvsig verify --cert "$ca" "$tampered"; then
+  echo "demo: FAILED: a tampered kernel was trusted" >&2
+  exit 1
+fi
+echo
+echo "demo: done"

@@ -68,7 +68,7 @@ struct SignatureVerdict {
 // hypervisor stack).
 struct Verification {
   pe::PeImage pe;
-  uint64_t blob_offset[pe::kMaxSignatures];  // file offset where each copied signature starts
+  uint64_t der_offset[kMaxVerdicts];  // file offset of each signed_data[i].der
   pkcs7::SignedData signed_data[kMaxVerdicts];
   uint8_t verdict_count;
   SignatureVerdict verdicts[kMaxVerdicts];
@@ -84,6 +84,7 @@ struct Verification {
   // The overall verdict: Success means trusted.
   Result verdict;
   Error error;          // names the check that decided a rejection
+  int8_t error_signature;  // verdict index the rejection comes from, -1 if the image itself
   int8_t trusted_by;    // verdict index that made the image trusted, -1 if none
 };
 

@@ -7,9 +7,10 @@
 namespace hvsig::authenticode {
 namespace {
 
-Result Reject(Verification& v, Result r, uint64_t offset) {
+Result Reject(Verification& v, Result r, uint64_t offset, int8_t signature = -1) {
   v.verdict = r;
   v.error = Error{r, offset};
+  v.error_signature = signature;
   return r;
 }
 
@@ -140,16 +141,24 @@ Result BuildChain(const CryptoProvider& provider, const AnchorSet& anchors,
   return Result::ChainTooDeep;
 }
 
-// All checks of one signature. The first failing check becomes verdict.status.
+// All checks of one signature. The first failing check becomes verdict.status, and
+// verdict.error_offset the file offset of the field it judged.
 Result CheckSignature(const CryptoProvider& provider, const AnchorSet& anchors,
-                      const Options& options, const pkcs7::SignedData& sd, Verification& v,
-                      SignatureVerdict& verdict) {
+                      const Options& options, const pkcs7::SignedData& sd, uint64_t der_offset,
+                      Verification& v, SignatureVerdict& verdict) {
   const pkcs7::IndirectData& indirect = sd.indirect;
   const pkcs7::SignerInfo& signer = sd.signer;
+  auto fail = [&](Result r, Input field) {
+    verdict.error_offset = der_offset + static_cast<uint64_t>(field.data() - sd.der.data());
+    return r;
+  };
   verdict.digest_alg = indirect.digest_alg;
   __builtin_memcpy(verdict.signed_digest, indirect.digest.data(), indirect.digest.size());
-  if (indirect.digest_alg == DigestAlg::Sha1 || signer.digest_alg == DigestAlg::Sha1) {
-    return Result::DigestAlgorithmNotAllowed;
+  if (indirect.digest_alg == DigestAlg::Sha1) {
+    return fail(Result::DigestAlgorithmNotAllowed, indirect.digest);
+  }
+  if (signer.digest_alg == DigestAlg::Sha1) {
+    return fail(Result::DigestAlgorithmNotAllowed, signer.message_digest);
   }
   for (uint8_t i = 0; i < v.digest_count; ++i) {
     if (v.digest_algs[i] == indirect.digest_alg) {
@@ -158,27 +167,33 @@ Result CheckSignature(const CryptoProvider& provider, const AnchorSet& anchors,
   }
   verdict.digest_match = __builtin_memcmp(verdict.image_digest, indirect.digest.data(),
                                           indirect.digest.size()) == 0;
-  if (!verdict.digest_match) return Result::ImageDigestMismatch;
+  if (!verdict.digest_match) return fail(Result::ImageDigestMismatch, indirect.digest);
 
   uint8_t content_digest[kMaxDigestLength];
   HVSIG_TRY(DigestOnce(provider, signer.digest_alg, indirect.content, content_digest));
   if (__builtin_memcmp(content_digest, signer.message_digest.data(),
                        signer.message_digest.size()) != 0) {
-    return Result::MessageDigestMismatch;
+    return fail(Result::MessageDigestMismatch, signer.message_digest);
   }
 
   uint8_t signer_index = 0;
-  HVSIG_TRY(FindSigner(provider, sd, v.current, signer_index));
+  Result r = FindSigner(provider, sd, v.current, signer_index);
+  if (r != Result::Success) {
+    return fail(r, signer.identified_by_key_id ? signer.subject_key_id : signer.issuer);
+  }
   verdict.signer_found = true;
   verdict.signer_subject = v.current.subject;
   verdict.signer_issuer = v.current.issuer;
   verdict.signer_serial = v.current.serial;
-  HVSIG_TRY(VerifySignerSignature(provider, signer, v.current));
+  r = VerifySignerSignature(provider, signer, v.current);
+  if (r != Result::Success) return fail(r, signer.signature);
   if (signer.has_signing_time && (signer.signing_time < v.current.not_before ||
                                   signer.signing_time > v.current.not_after)) {
-    return Result::SigningTimeOutsideValidity;
+    return fail(Result::SigningTimeOutsideValidity, signer.signed_attributes);
   }
-  return BuildChain(provider, anchors, options, sd, signer_index, v, verdict);
+  r = BuildChain(provider, anchors, options, sd, signer_index, v, verdict);
+  if (r != Result::Success) return fail(r, verdict.chain[verdict.chain_length - 1]);
+  return Result::Success;
 }
 
 }  // namespace
@@ -190,6 +205,7 @@ Result Prepare(const CryptoProvider& provider, const ImageSource& image, const O
   v.trusted_by = -1;
   v.verdict = Result::Success;
   v.error = Error{};
+  v.error_signature = -1;
   if (pe::ParsePe(image, options.profile, v.pe, v.error) != Result::Success) {
     return Reject(v, v.error.result, v.error.offset);
   }
@@ -208,7 +224,6 @@ Result Prepare(const CryptoProvider& provider, const ImageSource& image, const O
     if (ReadImage(image, entry.der.offset, copy, entry.der.length) != Result::Success) {
       return Reject(v, Result::ImageReadFailed, entry.der.offset);
     }
-    v.blob_offset[t] = entry.der.offset;
     size_t der_length = 0;
     der::Error der_error;
     if (pkcs7::MeasureSignatureBlob(Input(copy, entry.der.length), der_length, &der_error) !=
@@ -224,8 +239,9 @@ Result Prepare(const CryptoProvider& provider, const ImageSource& image, const O
     verdict.parent = -1;
     verdict.anchor_index = -1;
     verdict.status = Result::NotTrusted;
+    v.der_offset[top] = entry.der.offset;
     if (ParseSignature(blob, entry.der.offset, v.signed_data[top], v.error) != Result::Success) {
-      return Reject(v, v.error.result, v.error.offset);
+      return Reject(v, v.error.result, v.error.offset, static_cast<int8_t>(top));
     }
     if (!AddAlgorithm(algs, alg_count, v.signed_data[top].indirect.digest_alg)) {
       return Reject(v, Result::InvalidArgument, entry.offset);
@@ -241,9 +257,10 @@ Result Prepare(const CryptoProvider& provider, const ImageSource& image, const O
       inner.parent = static_cast<int8_t>(top);
       inner.anchor_index = -1;
       inner.status = Result::NotTrusted;
+      v.der_offset[index] = nested_offset;
       if (ParseSignature(nested, nested_offset, v.signed_data[index], v.error) !=
           Result::Success) {
-        return Reject(v, v.error.result, v.error.offset);
+        return Reject(v, v.error.result, v.error.offset, static_cast<int8_t>(index));
       }
       if (!AddAlgorithm(algs, alg_count, v.signed_data[index].indirect.digest_alg)) {
         return Reject(v, Result::InvalidArgument, nested_offset);
@@ -277,8 +294,7 @@ Result Evaluate(const CryptoProvider& provider, const AnchorSet& anchors, const 
   for (uint8_t i = 0; i < v.verdict_count; ++i) {
     SignatureVerdict& verdict = v.verdicts[i];
     const pkcs7::SignedData& sd = v.signed_data[i];
-    verdict.status = CheckSignature(provider, anchors, options, sd, v, verdict);
-    verdict.error_offset = v.blob_offset[verdict.table_index];
+    verdict.status = CheckSignature(provider, anchors, options, sd, v.der_offset[i], v, verdict);
   }
 
   int8_t first_failure = -1;
@@ -294,15 +310,16 @@ Result Evaluate(const CryptoProvider& provider, const AnchorSet& anchors, const 
     // the image whatever else is trusted.
     const bool untrusted_only = verdict.status == Result::NotTrusted;
     if (options.profile == pe::Profile::Strict && top_level && !untrusted_only) {
-      return Reject(v, verdict.status, verdict.error_offset);
+      return Reject(v, verdict.status, verdict.error_offset, static_cast<int8_t>(i));
     }
   }
   if (v.trusted_by >= 0) {
     v.verdict = Result::Success;
     return Result::Success;
   }
-  const SignatureVerdict& failed = v.verdicts[first_failure < 0 ? 0 : first_failure];
-  return Reject(v, failed.status, failed.error_offset);
+  const int8_t decisive = first_failure < 0 ? 0 : first_failure;
+  const SignatureVerdict& failed = v.verdicts[decisive];
+  return Reject(v, failed.status, failed.error_offset, decisive);
 }
 
 Result VerifyImage(const CryptoProvider& provider, const ImageSource& image,

@@ -50,6 +50,7 @@ constexpr bool Less(const Num<N>& a, const Num<N>& b) {
 template <size_t N>
 constexpr Limb Add(Num<N>& r, const Num<N>& a, const Num<N>& b) {
   Limb carry = 0;
+#pragma GCC unroll 8
   for (size_t i = 0; i < N; ++i) {
     WideLimb sum = WideLimb{a.limb[i]} + b.limb[i] + carry;
     r.limb[i] = static_cast<Limb>(sum);
@@ -62,6 +63,7 @@ constexpr Limb Add(Num<N>& r, const Num<N>& a, const Num<N>& b) {
 template <size_t N>
 constexpr Limb Sub(Num<N>& r, const Num<N>& a, const Num<N>& b) {
   Limb borrow = 0;
+#pragma GCC unroll 8
   for (size_t i = 0; i < N; ++i) {
     WideLimb difference = WideLimb{a.limb[i]} - b.limb[i] - borrow;
     r.limb[i] = static_cast<Limb>(difference);
@@ -125,10 +127,12 @@ constexpr Num<N> ModSub(const Num<N>& a, const Num<N>& b, const Modulus<N>& mod)
 
 // a * b * R^-1 mod m for a, b < m (CIOS: interleaved multiplication and reduction).
 template <size_t N>
-[[gnu::noinline]] constexpr Num<N> MontMul(const Num<N>& a, const Num<N>& b, const Modulus<N>& mod) {
+constexpr Num<N> MontMul(const Num<N>& a, const Num<N>& b, const Modulus<N>& mod) {
   Limb t[N + 2] = {};
+#pragma GCC unroll 8
   for (size_t i = 0; i < N; ++i) {
     Limb carry = 0;
+#pragma GCC unroll 8
     for (size_t j = 0; j < N; ++j) {
       WideLimb product = WideLimb{a.limb[i]} * b.limb[j] + t[j] + carry;
       t[j] = static_cast<Limb>(product);
@@ -142,6 +146,7 @@ template <size_t N>
     Limb q = t[0] * mod.m0_inverse_negated;
     WideLimb reduction = WideLimb{q} * mod.m.limb[0] + t[0];
     carry = static_cast<Limb>(reduction >> kLimbBits);
+#pragma GCC unroll 8
     for (size_t j = 1; j < N; ++j) {
       reduction = WideLimb{q} * mod.m.limb[j] + t[j] + carry;
       t[j - 1] = static_cast<Limb>(reduction);
@@ -153,6 +158,7 @@ template <size_t N>
   }
   // Here t < 2m, so one conditional subtraction reduces it fully.
   Num<N> result{};
+#pragma GCC unroll 8
   for (size_t i = 0; i < N; ++i) result.limb[i] = t[i];
   Num<N> reduced{};
   Limb borrow = Sub(reduced, result, mod.m);

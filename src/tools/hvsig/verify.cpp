@@ -66,7 +66,9 @@ std::string Reason(const authenticode::Verification& v, const CertificateStore& 
     return "signature " + std::to_string(v.trusted_by) + " by " + NameToString(s.signer_subject) +
            " chains to " + anchors.origin[static_cast<size_t>(s.anchor_index)];
   }
-  return Describe(v.error.result, v.error.offset);
+  std::string reason = Describe(v.error.result, v.error.offset);
+  if (v.error_signature >= 0) reason += " (signature " + std::to_string(v.error_signature) + ")";
+  return reason;
 }
 
 }  // namespace
