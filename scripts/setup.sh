@@ -9,6 +9,8 @@ packages=(
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
   # test oracles and peers
   openssl ca-certificates dpkg-dev
+  efitools pesign  # EFI signature lists made at test time (tests/efi_test.cpp)
+  sbsigntool osslsigncode libnss3-tools  # Authenticode peers (tests/authenticode_test.cpp)
 )
 
 missing=()

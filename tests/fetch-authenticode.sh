@@ -3,7 +3,7 @@
 # (through fetch-debian.sh) and links them under fixed names in $HVSIG_TEST_CACHE/authenticode/,
 # so the tests never guess a kernel version:
 #   vmlinuz  grubx64.efi.signed  mmx64.efi.signed  fbx64.efi.signed  fwupdx64.efi.signed
-#   shimx64.efi.signed  debian-uefi-ca.der
+#   shimx64.efi.signed  shimx64.efi (unsigned)  debian-uefi-ca.der
 #   HVSIG_TEST_CACHE=DIR tests/fetch-authenticode.sh
 set -euo pipefail
 
@@ -36,5 +36,6 @@ link mmx64.efi.signed usr/lib/shim/mmx64.efi.signed
 link fbx64.efi.signed usr/lib/shim/fbx64.efi.signed
 link fwupdx64.efi.signed usr/libexec/fwupd/efi/fwupdx64.efi.signed
 link shimx64.efi.signed usr/lib/shim/shimx64.efi.signed
+link shimx64.efi usr/lib/shim/shimx64.efi
 link debian-uefi-ca.der usr/share/shim/debian-uefi-ca.der
 echo "$out"

@@ -52,10 +52,8 @@ constexpr uint8_t ContextPrimitive(uint8_t n) { return kContextSpecificClass | n
 // Readers nested below the root reader. X.509 needs about 8; PKCS#7 around a certificate ~12.
 constexpr uint8_t kMaxDepth = 16;
 
-struct Error {
-  Result result = Result::Success;
-  size_t offset = 0;  // from the first byte of the root input
-};
+// The core's one error record; a reader's offsets count from the first byte of its root input.
+using Error = ::hvsig::Error;
 
 class Reader {
  public:
@@ -71,7 +69,6 @@ class Reader {
   // Offset of the cursor, or of a view into the root input, from the root's first byte.
   size_t Offset() const { return static_cast<size_t>(cursor_ - root_); }
   size_t OffsetOf(Input view) const { return static_cast<size_t>(view.data() - root_); }
-  uint8_t depth() const { return depth_; }
 
   // Records r (at the given offset, or at a view into the root input) unless an earlier
   // failure is already recorded; returns r so a check stays one line:

@@ -132,6 +132,42 @@ enum class Result : uint16_t {
   CertificateNotYetValid,       // only with time checks on
   CertificateExpired,           // only with time checks on
   NotTrusted,                   // nothing in the chain is or is signed by a trust anchor
+
+  // EFI signature lists and variable containers (src/core/efi)
+  EslTruncated,                 // fewer than 28 bytes left for an EFI_SIGNATURE_LIST header
+  EslListSizeTooSmall,          // SignatureListSize 0 or smaller than the list header
+  EslListOverrun,               // SignatureListSize runs past the end of the input
+  EslHeaderSizeOverrun,         // SignatureHeaderSize runs past SignatureListSize
+  EslBadHeaderSize,             // SignatureHeaderSize not 0 for a standard signature type
+  EslSignatureSizeTooSmall,     // SignatureSize <= 16: no room after SignatureOwner
+  EslSizeNotMultiple,           // signature bytes not a multiple of SignatureSize
+  EslNoEntries,                 // a list without any EFI_SIGNATURE_DATA
+  EslBadSignatureSize,          // a fixed-size signature type with another SignatureSize
+  EslBadCertificate,            // an EFI_CERT_X509 entry that does not parse
+  EfiVarTruncated,              // efivarfs file shorter than its 4-byte attribute word
+  EfiVarBadAttributes,          // undefined EFI_VARIABLE_* attribute bits
+  Auth2Truncated,               // shorter than EFI_VARIABLE_AUTHENTICATION_2's fixed header
+  Auth2BadTimestamp,            // Pad1/Nanosecond/TimeZone/Daylight/Pad2 not zero
+  Auth2CertTooShort,            // dwLength smaller than WIN_CERTIFICATE_UEFI_GUID's header
+  Auth2CertOverrun,             // dwLength runs past the end of the file
+  Auth2BadRevision,             // wRevision not 0x0200
+  Auth2BadCertType,             // wCertificateType not WIN_CERT_TYPE_EFI_GUID
+  Auth2NotPkcs7,                // CertType not EFI_CERT_TYPE_PKCS7_GUID
+  Auth2BadPkcs7,                // CertData not exactly one DER SEQUENCE
+  VarStoreTruncated,            // smaller than a firmware volume header
+  VarStoreBadFvSignature,       // no "_FVH"
+  VarStoreNotNvData,            // FileSystemGuid not EFI_SYSTEM_NV_DATA_FV_GUID
+  VarStoreBadFvLength,          // FvLength past the end of the file
+  VarStoreBadFvHeaderLength,    // HeaderLength odd, too small, or no room for the store header
+  VarStoreBadFvChecksum,        // firmware volume header checksum not zero
+  VarStoreNotAuthenticated,     // variable store signature not the authenticated one
+  VarStoreBadFormat,            // variable store Format not 0x5a
+  VarStoreNotHealthy,           // variable store State not 0xfe
+  VarStoreBadSize,              // variable store Size smaller than its header or past FvLength
+  VarStoreVariableOverrun,      // a variable's header, name or data runs past the store
+  VarStoreBadVariableName,      // a live variable's name empty, odd-sized or not NUL-terminated
+  VarStoreDuplicateVariable,    // two live copies of one variable
+  VarStoreVariableNotFound,     // no live variable of that name and vendor
 };
 
 // Stable, greppable name of a result ("DerNonMinimalLength", ...). Never null.

@@ -4,8 +4,8 @@
 //
 // Stack budget (8192-bit numbers are 1 KiB each): a MontgomeryModulus and the base live in the
 // caller's frame, ModularExponentiate keeps two numbers (~2 KiB) and MontgomeryMultiply one
-// double-width accumulator (~1 KiB), so every frame stays under the freestanding 4 KiB limit and
-// an exponentiation needs about 4 KiB of stack on top of the caller's storage.
+// accumulator of k + 2 limbs (~1 KiB), so every frame stays under the freestanding 4 KiB limit
+// and an exponentiation needs about 3.5 KiB of stack on top of the caller's storage.
 #pragma once
 
 #include <stddef.h>

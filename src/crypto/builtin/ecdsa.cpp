@@ -54,6 +54,12 @@ Result DecodePublicKey(const Curve<N>& curve, Input encoded, Point<N>& point) {
   return Result::Success;
 }
 
+template <size_t N>
+Result CheckPublicKey(const Curve<N>& curve, Input encoded) {
+  Point<N> decoded;
+  return DecodePublicKey(curve, encoded, decoded);
+}
+
 // One INTEGER of an Ecdsa-Sig-Value. A well-formed INTEGER that is negative or longer than n
 // is a range failure, not an encoding failure.
 template <size_t N>
@@ -152,14 +158,8 @@ Result VerifyEcdsa(const CryptoProvider&, const EcPublicKey& key, Input digest,
 
 Result CheckEcKey(const CryptoProvider&, const EcPublicKey& key) {
   switch (key.curve) {
-    case EcCurve::P256: {
-      Point<4> point;
-      return DecodePublicKey(kP256, key.point, point);
-    }
-    case EcCurve::P384: {
-      Point<6> point;
-      return DecodePublicKey(kP384, key.point, point);
-    }
+    case EcCurve::P256: return CheckPublicKey(kP256, key.point);
+    case EcCurve::P384: return CheckPublicKey(kP384, key.point);
   }
   return Result::CryptoUnsupportedAlgorithm;
 }

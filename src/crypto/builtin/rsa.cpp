@@ -3,9 +3,9 @@
 //
 // Stack: a verify call keeps the recovered encoded message (1 KiB) in its frame; the public-key
 // operation below it keeps the modulus and the signature value (2 KiB), and the bignum code
-// needs about 3 KiB more (see bignum.h). The encoding checks run after that returns and use at
-// most 1 KiB plus a digest context. Peak is about 6.5 KiB for an 8192-bit key; no frame
-// exceeds 4 KiB.
+// needs about 3.5 KiB more (see bignum.h). The encoding checks run after that returns and use at
+// most 1 KiB plus a digest context. Peak is about 6.5 KiB whatever the key size (buffers are
+// sized for 8192 bits); no frame exceeds 4 KiB.
 #include <string.h>
 
 #include "crypto/builtin/bignum.h"
@@ -128,7 +128,8 @@ Input DigestInfoPrefix(DigestAlg alg) {
 // EMSA-PKCS1-v1_5 (RFC 8017 9.2) rebuilt in full and compared: parsing the recovered message
 // instead is what made Bleichenbacher's e = 3 forgeries possible. Not inlined so that its 1 KiB
 // buffer is not part of the frame that is live during the exponentiation.
-[[gnu::noinline]] Result MatchEmsaPkcs1(Input encoded_message, Input digest_info_prefix, Input digest) {
+[[gnu::noinline]] Result MatchEmsaPkcs1(Input encoded_message, Input digest_info_prefix,
+                                        Input digest) {
   uint8_t expected[kMaxBigNumBytes];
   const size_t padding_length =
       encoded_message.size() - 3 - digest_info_prefix.size() - digest.size();
@@ -171,9 +172,10 @@ Result ApplyMgf1Mask(const CryptoProvider& self, DigestAlg alg, Input seed, uint
 
 // EMSA-PSS-VERIFY (RFC 8017 9.1.2) on the k-octet output of RSAVP1, which is unmasked in place.
 // Not inlined, for the same reason as MatchEmsaPkcs1 (its digest context).
-[[gnu::noinline]] Result MatchEmsaPss(const CryptoProvider& self, uint8_t* recovered, size_t recovered_length,
-                    size_t modulus_bits, DigestAlg alg, DigestAlg mgf1_alg, int32_t salt_length,
-                    Input message_hash) {
+[[gnu::noinline]] Result MatchEmsaPss(const CryptoProvider& self, uint8_t* recovered,
+                                      size_t recovered_length, size_t modulus_bits, DigestAlg alg,
+                                      DigestAlg mgf1_alg, int32_t salt_length,
+                                      Input message_hash) {
   const size_t em_bits = modulus_bits - 1;
   const size_t em_length = (em_bits + 7) / 8;
   // RFC 8017 8.1.2 converts to emLen octets; when that is one short of k, the integer must fit.

@@ -46,7 +46,8 @@ struct ErrorQueueCleaner {
   ~ErrorQueueCleaner() { ERR_clear_error(); }
 };
 
-// Explicit fetches are cached: EVP_sha256() and friends would re-fetch on every init.
+// Explicit fetches, done once: with EVP_sha256() and friends libcrypto looks the
+// implementation up again on every init.
 const EVP_MD* FetchedDigest(DigestAlg alg) {
   static const std::array<EVP_MD*, 5> digests = {
       EVP_MD_fetch(nullptr, "SHA1", nullptr),   EVP_MD_fetch(nullptr, "SHA224", nullptr),

@@ -35,6 +35,14 @@ int RunVerify(const GlobalOptions& global, const VerifyOptions& options);
 int RunDigest(const GlobalOptions& global, const DigestOptions& options);
 int RunInspect(const GlobalOptions& global, const InspectOptions& options);
 
+struct EslListOptions {
+  bool json = false;
+  std::string var;              // variable-store variable to read (db, dbx, KEK, MokList, ...)
+  std::string format = "auto";  // auto | esl | efivarfs | auth | varstore
+  std::string file;
+};
+int RunEslList(const GlobalOptions& global, const EslListOptions& options);
+
 // The provider named on the command line (builtin uses SHA-NI when the CPU has it).
 const CryptoProvider& SelectProvider(const std::string& name);
 bool ParseDigestAlg(const std::string& name, DigestAlg& alg);

@@ -39,6 +39,21 @@ int main(int argc, char** argv) {
   inspect_cmd->add_flag("--json", inspect.json, "one JSON object");
   inspect_cmd->add_option("IMAGE", inspect.image, "PE/COFF image")->required();
 
+  hvsig::tools::EslListOptions esl_list;
+  CLI::App* esl_cmd = app.add_subcommand("esl", "UEFI signature lists (db, dbx, KEK, MokList...)");
+  esl_cmd->require_subcommand(1);
+  CLI::App* esl_list_cmd = esl_cmd->add_subcommand(
+      "list", "one line per entry: <type> <owner-guid> <value> (a variable store without --var: "
+              "its variables)");
+  esl_list_cmd->add_flag("--json", esl_list.json, "one JSON object");
+  esl_list_cmd->add_option("--var", esl_list.var,
+                           "variable of a variable store: db, dbx, KEK, PK, MokList, ...");
+  esl_list_cmd
+      ->add_option("--format", esl_list.format, "auto (default) | esl | efivarfs | auth | varstore")
+      ->check(CLI::IsMember({"auto", "esl", "efivarfs", "auth", "varstore"}));
+  esl_list_cmd->add_option("FILE", esl_list.file, "ESL, efivarfs, .auth or OVMF_VARS file")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -49,5 +64,6 @@ int main(int argc, char** argv) {
   if (*verify_cmd) return hvsig::tools::RunVerify(global, verify);
   if (*digest_cmd) return hvsig::tools::RunDigest(global, digest);
   if (*inspect_cmd) return hvsig::tools::RunInspect(global, inspect);
+  if (*esl_list_cmd) return hvsig::tools::RunEslList(global, esl_list);
   return 2;
 }

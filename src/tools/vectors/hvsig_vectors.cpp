@@ -153,6 +153,7 @@ std::optional<hvsig::EcCurve> SupportedCurve(const std::string& wycheproof_name)
   return std::nullopt;
 }
 
+// key holds views into spki: moving a GroupPlan keeps the vector's buffer, so they stay valid.
 struct GroupPlan {
   std::string unsupported;  // why the group is outside the supported set; empty if inside
   hvsig::DigestAlg digest = hvsig::DigestAlg::Sha256;
@@ -406,7 +407,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Supported: RSA 2048..8192 bits with SHA-256/384/512 (PKCS#1 v1.5, and PSS with MGF1 over\n"
       "the same hash, any salt length); ECDSA secp256r1/secp384r1 with SHA-256/384/512.\n"
-      "\"valid\" must verify; \"invalid\" and \"acceptable\" must be rejected.\n"
+      "\"valid\" must verify; \"invalid\" and \"acceptable\" must be rejected. A group whose key\n"
+      "the parser rejects counts every test as rejected, so any \"valid\" one in it fails.\n"
       "Exit status: 0 all passed; 1 a test failed or a file's numberOfTests disagrees;\n"
       "2 usage error, or a file unreadable or not in the Wycheproof format;\n"
       "3 a file or group outside the supported set (nothing failed).\n"
