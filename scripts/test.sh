@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-default}
+# ccache keys on paths relative to the checkout, so a fresh clone reuses earlier compilations.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 
 bash scripts/setup.sh
 cmake --preset "$preset" >/dev/null

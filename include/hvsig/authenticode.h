@@ -38,12 +38,18 @@ struct Options {
   bool trust_nested = false;
   bool check_time = false;
   der::Time now = 0;  // with check_time
+  // Also hash the image with these algorithms (bit 1 << DigestAlg), for revocation lists that
+  // name images by digest in algorithms no signature uses.
+  uint32_t extra_digests = 0;
 };
 
 // Trust anchors: certificates parsed by the embedder (their DER must outlive the verification).
+// Sets may be chained (one per keyring): they are searched in order, and a signature's anchor
+// is named by (anchor_group, anchor_index), the group being the position in the chain.
 struct AnchorSet {
   const Certificate* certificates;
   size_t count;
+  const AnchorSet* next = nullptr;
 };
 
 struct SignatureVerdict {
@@ -62,6 +68,7 @@ struct SignatureVerdict {
   uint8_t chain_length;  // certificates from the signer upwards, as found in the signature
   Input chain[kMaxChainDepth];
   int16_t anchor_index;  // index into the AnchorSet that vouched, -1 if none
+  int8_t anchor_group;   // position of that AnchorSet in the chain, -1 if none
 };
 
 // Caller-owned state of one verification (about 40 KiB: allocate it, do not put it on a
@@ -93,6 +100,8 @@ struct Verification {
 Result Prepare(const CryptoProvider& provider, const ImageSource& image, const Options& options,
                MutableBytes storage, Verification& v);
 Result Hash(const ImageSource& image, const PreemptionHook* hook, Verification& v);
+// May run again on the same Verification with other anchors (a policy that tries keyrings in
+// turn): each run starts from the prepared and hashed state.
 Result Evaluate(const CryptoProvider& provider, const AnchorSet& anchors, const Options& options,
                 Verification& v);
 

@@ -168,6 +168,23 @@ enum class Result : uint16_t {
   VarStoreBadVariableName,      // a live variable's name empty, odd-sized or not NUL-terminated
   VarStoreDuplicateVariable,    // two live copies of one variable
   VarStoreVariableNotFound,     // no live variable of that name and vendor
+
+  // Keyrings and the verification policy (src/core/keyring, src/core/policy)
+  KeyringFull,                  // a keyring's fixed capacity (certificates or hashes) is exhausted
+  KeyringUnsupportedEntry,      // a signature-database entry type this keyring cannot hold
+  KeyringLinkNotPermitted,      // secondary: the certificate is not signed by a builtin or secondary key
+  KeyringBlacklisted,           // a key offered to a trusted keyring is itself blacklisted
+  RevokedImageHash,             // the image's Authenticode digest is in dbx/MokListX
+  RevokedCertificate,           // a signature's certificate is, or is issued by, a dbx/MokListX certificate
+  RevokedTbsHash,               // a signature's certificate's TBS hash is in dbx/MokListX
+  SignerModuleSigningEku,       // the signer is a module-signing key (EKU 1.3.6.1.4.1.2312.16.1.2)
+  PurposeKeyringNotAllowed,     // trusted only through a keyring the purpose does not accept
+  SbatMissing,                  // SBAT required but the image has no .sbat section
+  SbatTooLarge,                 // the .sbat section exceeds the fixed buffer
+  SbatMalformed,                // the .sbat CSV breaks the strict grammar
+  SbatTooManyEntries,           // more SBAT records than the fixed capacity
+  SbatLevelMalformed,           // the SbatLevel text breaks its grammar
+  SbatRevoked,                  // a component's generation is below the SbatLevel
 };
 
 // Stable, greppable name of a result ("DerNonMinimalLength", ...). Never null.

@@ -151,6 +151,21 @@ const char* ResultName(Result r) {
     HVSIG_RESULT_NAME(VarStoreBadVariableName)
     HVSIG_RESULT_NAME(VarStoreDuplicateVariable)
     HVSIG_RESULT_NAME(VarStoreVariableNotFound)
+    HVSIG_RESULT_NAME(KeyringFull)
+    HVSIG_RESULT_NAME(KeyringUnsupportedEntry)
+    HVSIG_RESULT_NAME(KeyringLinkNotPermitted)
+    HVSIG_RESULT_NAME(KeyringBlacklisted)
+    HVSIG_RESULT_NAME(RevokedImageHash)
+    HVSIG_RESULT_NAME(RevokedCertificate)
+    HVSIG_RESULT_NAME(RevokedTbsHash)
+    HVSIG_RESULT_NAME(SignerModuleSigningEku)
+    HVSIG_RESULT_NAME(PurposeKeyringNotAllowed)
+    HVSIG_RESULT_NAME(SbatMissing)
+    HVSIG_RESULT_NAME(SbatTooLarge)
+    HVSIG_RESULT_NAME(SbatMalformed)
+    HVSIG_RESULT_NAME(SbatTooManyEntries)
+    HVSIG_RESULT_NAME(SbatLevelMalformed)
+    HVSIG_RESULT_NAME(SbatRevoked)
 #undef HVSIG_RESULT_NAME
   }
   return "UnknownResult";

@@ -90,9 +90,9 @@ Result VerifySignerSignature(const CryptoProvider& provider, const pkcs7::Signer
   return Result::CryptoUnsupportedAlgorithm;
 }
 
-// Does some anchor vouch for `cert`: is it an anchor, or signed by one?
-int16_t FindAnchor(const CryptoProvider& provider, const AnchorSet& anchors,
-                   const Certificate& cert) {
+// Does an anchor of this group vouch for `cert`: is it an anchor, or signed by one?
+int16_t FindAnchorInGroup(const CryptoProvider& provider, const AnchorSet& anchors,
+                          const Certificate& cert) {
   for (size_t i = 0; i < anchors.count; ++i) {
     if (SameKey(anchors.certificates[i], cert)) return static_cast<int16_t>(i);
   }
@@ -106,6 +106,21 @@ int16_t FindAnchor(const CryptoProvider& provider, const AnchorSet& anchors,
   return -1;
 }
 
+// The first group, in chain order, with an anchor for `cert`: its certificate, or null.
+const Certificate* FindAnchor(const CryptoProvider& provider, const AnchorSet& anchors,
+                              const Certificate& cert, SignatureVerdict& verdict) {
+  int8_t group = 0;
+  for (const AnchorSet* set = &anchors; set != nullptr; set = set->next, ++group) {
+    const int16_t index = FindAnchorInGroup(provider, *set, cert);
+    if (index >= 0) {
+      verdict.anchor_group = group;
+      verdict.anchor_index = index;
+      return &set->certificates[index];
+    }
+  }
+  return nullptr;
+}
+
 // Walks from the signer (in v.current) up through the signature's own certificates until an
 // anchor vouches. Each link's signature is verified before it is followed.
 Result BuildChain(const CryptoProvider& provider, const AnchorSet& anchors,
@@ -116,10 +131,8 @@ Result BuildChain(const CryptoProvider& provider, const AnchorSet& anchors,
   for (size_t depth = 0; depth < kMaxChainDepth; ++depth) {
     verdict.chain[verdict.chain_length++] = v.current.der;
     HVSIG_TRY(CheckValidity(v.current, options));
-    verdict.anchor_index = FindAnchor(provider, anchors, v.current);
-    if (verdict.anchor_index >= 0) {
-      return CheckValidity(anchors.certificates[verdict.anchor_index], options);
-    }
+    const Certificate* anchor = FindAnchor(provider, anchors, v.current, verdict);
+    if (anchor != nullptr) return CheckValidity(*anchor, options);
     if (v.current.issuer == v.current.subject) return Result::NotTrusted;
 
     bool found = false;
@@ -152,6 +165,8 @@ Result CheckSignature(const CryptoProvider& provider, const AnchorSet& anchors,
     verdict.error_offset = der_offset + static_cast<uint64_t>(field.data() - sd.der.data());
     return r;
   };
+  verdict.anchor_group = -1;
+  verdict.anchor_index = -1;
   verdict.digest_alg = indirect.digest_alg;
   __builtin_memcpy(verdict.signed_digest, indirect.digest.data(), indirect.digest.size());
   if (indirect.digest_alg == DigestAlg::Sha1) {
@@ -213,6 +228,14 @@ Result Prepare(const CryptoProvider& provider, const ImageSource& image, const O
   // or not.
   DigestAlg algs[pe::AuthenticodeHasher::kMaxAlgorithms] = {DigestAlg::Sha256};
   size_t alg_count = 1;
+  constexpr DigestAlg kExtraAlgs[] = {DigestAlg::Sha1, DigestAlg::Sha224, DigestAlg::Sha384,
+                                      DigestAlg::Sha512};
+  for (DigestAlg alg : kExtraAlgs) {
+    // Cannot overflow: kMaxAlgorithms counts every DigestAlg.
+    if (options.extra_digests & (1u << static_cast<unsigned>(alg))) {
+      AddAlgorithm(algs, alg_count, alg);
+    }
+  }
   size_t used = 0;
   for (uint8_t t = 0; t < v.pe.certificate_count; ++t) {
     const pe::CertificateEntry& entry = v.pe.certificates[t];
@@ -238,6 +261,7 @@ Result Prepare(const CryptoProvider& provider, const ImageSource& image, const O
     verdict.table_index = t;
     verdict.parent = -1;
     verdict.anchor_index = -1;
+    verdict.anchor_group = -1;
     verdict.status = Result::NotTrusted;
     v.der_offset[top] = entry.der.offset;
     if (ParseSignature(blob, entry.der.offset, v.signed_data[top], v.error) != Result::Success) {
@@ -256,6 +280,7 @@ Result Prepare(const CryptoProvider& provider, const ImageSource& image, const O
       inner.table_index = t;
       inner.parent = static_cast<int8_t>(top);
       inner.anchor_index = -1;
+      inner.anchor_group = -1;
       inner.status = Result::NotTrusted;
       v.der_offset[index] = nested_offset;
       if (ParseSignature(nested, nested_offset, v.signed_data[index], v.error) !=
@@ -290,6 +315,10 @@ Result Hash(const ImageSource& image, const PreemptionHook* hook, Verification& 
 Result Evaluate(const CryptoProvider& provider, const AnchorSet& anchors, const Options& options,
                 Verification& v) {
   if (!v.hashed) return Result::InvalidArgument;
+  v.trusted_by = -1;
+  v.verdict = Result::Success;
+  v.error = Error{};
+  v.error_signature = -1;
   if (!v.pe.is_signed()) return Reject(v, Result::ImageNotSigned, v.pe.security_dir_offset);
   for (uint8_t i = 0; i < v.verdict_count; ++i) {
     SignatureVerdict& verdict = v.verdicts[i];

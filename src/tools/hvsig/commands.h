@@ -23,7 +23,15 @@ struct InspectOptions {
 };
 
 struct VerifyOptions {
-  std::vector<std::string> certs;
+  std::vector<std::string> certs;      // builtin keyring
+  std::vector<std::string> secondary;  // secondary keyring (each signed by builtin/secondary)
+  std::vector<std::string> db;         // platform keyring
+  std::vector<std::string> dbx;        // blacklist
+  std::vector<std::string> mok;        // machine keyring
+  std::vector<std::string> mokx;       // blacklist
+  std::string purpose = "kexec";
+  std::string sbat_level;              // file or text; empty: no SBAT check
+  std::string hash_authorization = "default";  // default | on | off
   std::string profile = "strict";
   bool json = false;
   bool check_time = false;
@@ -42,6 +50,11 @@ struct EslListOptions {
   std::string file;
 };
 int RunEslList(const GlobalOptions& global, const EslListOptions& options);
+
+struct KeyringListOptions {
+  bool json = false;
+};
+int RunKeyringList(const GlobalOptions& global, const KeyringListOptions& options);
 
 // The provider named on the command line (builtin uses SHA-NI when the CPU has it).
 const CryptoProvider& SelectProvider(const std::string& name);

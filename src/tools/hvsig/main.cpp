@@ -26,6 +26,26 @@ int main(int argc, char** argv) {
   verify_cmd->add_flag("--json", verify.json, "one JSON object");
   verify_cmd->add_flag("--check-time", verify.check_time, "enforce certificate validity periods");
   verify_cmd->add_flag("--trust-nested", verify.trust_nested, "let nested signatures vouch");
+  verify_cmd->add_option("--secondary", verify.secondary,
+                         "secondary-keyring certificate file (must be signed by a builtin or "
+                         "secondary key)")
+      ->check(CLI::ExistingFile);
+  const char* kDatabaseHelp = ": ESL, efivarfs, .auth or OVMF_VARS file";
+  verify_cmd->add_option("--db", verify.db, std::string("platform keyring (UEFI db)") + kDatabaseHelp)
+      ->check(CLI::ExistingFile);
+  verify_cmd->add_option("--dbx", verify.dbx, std::string("blacklist (UEFI dbx)") + kDatabaseHelp)
+      ->check(CLI::ExistingFile);
+  verify_cmd->add_option("--mok", verify.mok, std::string("machine keyring (MokList)") + kDatabaseHelp)
+      ->check(CLI::ExistingFile);
+  verify_cmd->add_option("--mokx", verify.mokx, std::string("blacklist (MokListX)") + kDatabaseHelp)
+      ->check(CLI::ExistingFile);
+  verify_cmd->add_option("--purpose", verify.purpose, "kexec (default) | kexec-crash | livepatch")
+      ->check(CLI::IsMember({"kexec", "kexec-crash", "livepatch"}));
+  verify_cmd->add_option("--sbat-level", verify.sbat_level,
+                         "SbatLevel (file, or text such as 'sbat,1,2021030218\ngrub,3')");
+  verify_cmd->add_option("--hash-authorization", verify.hash_authorization,
+                         "db/MokList hashes authorize images: default (per purpose) | on | off")
+      ->check(CLI::IsMember({"default", "on", "off"}));
   verify_cmd->add_option("IMAGE", verify.image, "PE/COFF image")->required();
 
   hvsig::tools::DigestOptions digest;
@@ -54,6 +74,13 @@ int main(int argc, char** argv) {
   esl_list_cmd->add_option("FILE", esl_list.file, "ESL, efivarfs, .auth or OVMF_VARS file")
       ->required();
 
+  hvsig::tools::KeyringListOptions keyring_list;
+  CLI::App* keyring_cmd = app.add_subcommand("keyring", "keyrings");
+  keyring_cmd->require_subcommand(1);
+  CLI::App* keyring_list_cmd =
+      keyring_cmd->add_subcommand("list", "the compiled-in builtin keyring: <sha256> <serial> <subject>");
+  keyring_list_cmd->add_flag("--json", keyring_list.json, "one JSON object");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -65,5 +92,6 @@ int main(int argc, char** argv) {
   if (*digest_cmd) return hvsig::tools::RunDigest(global, digest);
   if (*inspect_cmd) return hvsig::tools::RunInspect(global, inspect);
   if (*esl_list_cmd) return hvsig::tools::RunEslList(global, esl_list);
+  if (*keyring_list_cmd) return hvsig::tools::RunKeyringList(global, keyring_list);
   return 2;
 }
