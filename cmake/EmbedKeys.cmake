@@ -6,9 +6,10 @@
 # DER certificate), so the keys need no static constructor. PEM is converted with the openssl
 # CLI at build time. The list may be empty.
 #
-# Run as a script (cmake -P) with -DOUTPUT=... -DFILES=a;b -DOPENSSL=path it does the writing.
+# Run as a script (cmake -P) with -DOUTPUT=... -DFILES=a|b -DOPENSSL=path it does the writing.
 
 if(CMAKE_SCRIPT_MODE_FILE)
+  string(REPLACE "|" ";" FILES "${FILES}")
   set(keys "")
   set(arrays "")
   set(index 0)
@@ -65,7 +66,7 @@ function(hvsig_embed_keys)
     find_program(HVSIG_OPENSSL_EXECUTABLE openssl REQUIRED)
     set(openssl ${HVSIG_OPENSSL_EXECUTABLE})
   endif()
-  string(REPLACE ";" "\\;" files_arg "${A_FILES}")
+  string(REPLACE ";" "|" files_arg "${A_FILES}")
   add_custom_command(OUTPUT ${A_OUTPUT}
     COMMAND ${CMAKE_COMMAND} -DOUTPUT=${A_OUTPUT} "-DFILES=${files_arg}" -DOPENSSL=${openssl}
             -P ${CMAKE_SOURCE_DIR}/cmake/EmbedKeys.cmake

@@ -7,43 +7,17 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "hvsig/der.h"
+#include "test_support.h"
 
 namespace hvsig {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-Bytes Tlv(uint8_t tag, const Bytes& contents) {
-  Bytes out{tag};
-  const size_t length = contents.size();
-  if (length < 0x80) {
-    out.push_back(static_cast<uint8_t>(length));
-  } else {
-    Bytes octets;
-    for (size_t l = length; l != 0; l >>= 8) octets.insert(octets.begin(), static_cast<uint8_t>(l));
-    out.push_back(static_cast<uint8_t>(0x80 | octets.size()));
-    out.insert(out.end(), octets.begin(), octets.end());
-  }
-  out.insert(out.end(), contents.begin(), contents.end());
-  return out;
-}
-
-Bytes Concat(const Bytes& a, const Bytes& b) {
-  Bytes out = a;
-  out.insert(out.end(), b.begin(), b.end());
-  return out;
-}
-
-Bytes Ascii(const std::string& text) { return Bytes(text.begin(), text.end()); }
-
-Input In(const Bytes& bytes) { return Input(bytes.data(), bytes.size()); }
+using namespace test;
 
 // Owns an encoding and a root reader over it (a reader over a temporary would dangle).
 struct Encoded {
@@ -213,9 +187,8 @@ TEST(DerNesting, DepthIsLimited) {
 
 TEST(DerNesting, ContextSpecificAndOptionalElements) {
   // [0] EXPLICIT INTEGER 5, [1] IMPLICIT OCTET STRING "ab", then a NULL.
-  const Bytes encoding = Concat(Concat(Tlv(der::ContextConstructed(0), {0x02, 0x01, 0x05}),
-                                       Tlv(der::ContextPrimitive(1), {'a', 'b'})),
-                                {0x05, 0x00});
+  const Bytes encoding = Concat({Tlv(der::ContextConstructed(0), {0x02, 0x01, 0x05}),
+                                Tlv(der::ContextPrimitive(1), {'a', 'b'}), {0x05, 0x00}});
   der::Reader reader(In(encoding));
   der::Reader explicit_tag;
   bool present = false;
@@ -244,7 +217,7 @@ TEST(DerNesting, ContextSpecificAndOptionalElements) {
 
 TEST(DerNesting, RawElementsIncludeTheirHeader) {
   const Bytes inner = Tlv(der::kSequence, Tlv(der::kOctetString, Bytes(200, 0x11)));
-  const Bytes encoding = Concat(inner, {0x05, 0x00});
+  const Bytes encoding = Concat({inner, {0x05, 0x00}});
   der::Reader reader(In(encoding));
   Input whole;
   der::Reader nested;
@@ -279,12 +252,28 @@ TEST(DerError, FirstFailureIsKept) {
 
 // ---- Typed reads -----------------------------------------------------------------------------
 
+// A primitive's contents and the verdict of its typed read; a successful read returns the
+// contents unchanged.
+struct ContentsCase {
+  Bytes contents;
+  Result expected;
+};
+
+template <size_t N>
+void ExpectContentsReads(uint8_t tag, Result (*read)(der::Reader&, Input&),
+                         const ContentsCase (&cases)[N]) {
+  for (const ContentsCase& c : cases) {
+    Encoded encoding(Tlv(tag, c.contents));
+    Input value;
+    EXPECT_EQ(read(encoding.reader, value), c.expected) << ::testing::PrintToString(c.contents);
+    if (c.expected == Result::Success) {
+      EXPECT_EQ(value, In(c.contents));
+    }
+  }
+}
+
 TEST(DerInteger, MinimalTwosComplementIsRequired) {
-  struct Case {
-    Bytes contents;
-    Result expected;
-  };
-  const Case cases[] = {
+  const ContentsCase cases[] = {
       {{0x00}, Result::Success},
       {{0x7f}, Result::Success},
       {{0x80}, Result::Success},
@@ -297,77 +286,60 @@ TEST(DerInteger, MinimalTwosComplementIsRequired) {
       {{0xff, 0x80}, Result::DerBadInteger},
       {{0xff, 0xff}, Result::DerBadInteger},
   };
+  ExpectContentsReads(der::kInteger, der::ReadInteger, cases);
+}
+
+TEST(DerInteger, UnsignedMagnitudeDropsTheSignOctet) {
+  struct Case {
+    Bytes contents;
+    size_t max_length;
+    Result expected;
+    Bytes magnitude;
+  };
+  const Case cases[] = {
+      {{0x00, 0xff, 0xff}, 2, Result::Success, {0xff, 0xff}},
+      {{0x00}, 1, Result::Success, {0x00}},
+      {{0x01, 0x00, 0x00}, 2, Result::DerIntegerTooLarge, {}},
+      {{0x80}, 2, Result::DerNegativeInteger, {}},
+      {{0x00, 0x7f}, 2, Result::DerBadInteger, {}},
+  };
   for (const Case& c : cases) {
-    Encoded reader_encoding(Tlv(der::kInteger, c.contents));
-    der::Reader& reader = reader_encoding.reader;
-    Input value;
-    EXPECT_EQ(der::ReadInteger(reader, value), c.expected) << ::testing::PrintToString(c.contents);
+    Encoded encoding(Tlv(der::kInteger, c.contents));
+    Input magnitude;
+    ASSERT_EQ(der::ReadUnsignedInteger(encoding.reader, c.max_length, magnitude), c.expected)
+        << ::testing::PrintToString(c.contents);
     if (c.expected == Result::Success) {
-      EXPECT_EQ(value, In(c.contents));
+      EXPECT_EQ(magnitude, In(c.magnitude));
     }
   }
 }
 
-TEST(DerInteger, UnsignedMagnitudeDropsTheSignOctet) {
-  Input magnitude;
-  {
-    Encoded reader_encoding(Tlv(der::kInteger, {0x00, 0xff, 0xff}));
-    der::Reader& reader = reader_encoding.reader;
-    ASSERT_EQ(der::ReadUnsignedInteger(reader, 2, magnitude), Result::Success);
-    EXPECT_EQ(magnitude, In(Bytes{0xff, 0xff}));
-  }
-  {
-    Encoded reader_encoding(Tlv(der::kInteger, {0x00}));
-    der::Reader& reader = reader_encoding.reader;
-    ASSERT_EQ(der::ReadUnsignedInteger(reader, 1, magnitude), Result::Success);
-    EXPECT_EQ(magnitude, In(Bytes{0x00}));
-  }
-  {
-    Encoded reader_encoding(Tlv(der::kInteger, {0x01, 0x00, 0x00}));
-    der::Reader& reader = reader_encoding.reader;
-    EXPECT_EQ(der::ReadUnsignedInteger(reader, 2, magnitude), Result::DerIntegerTooLarge);
-  }
-  {
-    Encoded reader_encoding(Tlv(der::kInteger, {0x80}));
-    der::Reader& reader = reader_encoding.reader;
-    EXPECT_EQ(der::ReadUnsignedInteger(reader, 2, magnitude), Result::DerNegativeInteger);
-  }
-  {
-    Encoded reader_encoding(Tlv(der::kInteger, {0x00, 0x7f}));
-    der::Reader& reader = reader_encoding.reader;
-    EXPECT_EQ(der::ReadUnsignedInteger(reader, 2, magnitude), Result::DerBadInteger);
-  }
-}
-
 TEST(DerInteger, SmallUnsignedFitsSixtyFourBits) {
-  uint64_t value = 0;
-  {
-    Bytes max = {0x00};
-    max.resize(9, 0xff);
-    Encoded reader_encoding(Tlv(der::kInteger, max));
-    der::Reader& reader = reader_encoding.reader;
-    ASSERT_EQ(der::ReadSmallUnsigned(reader, value), Result::Success);
-    EXPECT_EQ(value, UINT64_MAX);
-  }
-  {
-    Encoded reader_encoding(Tlv(der::kInteger, {0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}));
-    der::Reader& reader = reader_encoding.reader;
-    EXPECT_EQ(der::ReadSmallUnsigned(reader, value), Result::DerIntegerTooLarge);
-  }
-  {
-    Encoded reader_encoding(Tlv(der::kInteger, {0x01, 0x00}));
-    der::Reader& reader = reader_encoding.reader;
-    ASSERT_EQ(der::ReadSmallUnsigned(reader, value), Result::Success);
-    EXPECT_EQ(value, 256u);
+  Bytes max = {0x00};
+  max.resize(9, 0xff);
+  struct Case {
+    Bytes contents;
+    Result expected;
+    uint64_t value;
+  };
+  const Case cases[] = {
+      {max, Result::Success, UINT64_MAX},
+      {{0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}, Result::DerIntegerTooLarge, 0},
+      {{0x01, 0x00}, Result::Success, 256},
+  };
+  for (const Case& c : cases) {
+    Encoded encoding(Tlv(der::kInteger, c.contents));
+    uint64_t value = 0;
+    ASSERT_EQ(der::ReadSmallUnsigned(encoding.reader, value), c.expected)
+        << ::testing::PrintToString(c.contents);
+    if (c.expected == Result::Success) {
+      EXPECT_EQ(value, c.value);
+    }
   }
 }
 
 TEST(DerOid, SubIdentifiersMustBeMinimalAndTerminated) {
-  struct Case {
-    Bytes contents;
-    Result expected;
-  };
-  const Case cases[] = {
+  const ContentsCase cases[] = {
       {{0x55, 0x1d, 0x13}, Result::Success},
       {{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b}, Result::Success},
       {{0x2b, 0x81, 0x04, 0x00, 0x22}, Result::Success},
@@ -376,15 +348,7 @@ TEST(DerOid, SubIdentifiersMustBeMinimalAndTerminated) {
       {{0x2a, 0x80, 0x01}, Result::DerBadOid},  // leading 0x80 padding
       {{0x80, 0x01}, Result::DerBadOid},
   };
-  for (const Case& c : cases) {
-    Encoded reader_encoding(Tlv(der::kOid, c.contents));
-    der::Reader& reader = reader_encoding.reader;
-    Input oid;
-    EXPECT_EQ(der::ReadOid(reader, oid), c.expected) << ::testing::PrintToString(c.contents);
-    if (c.expected == Result::Success) {
-      EXPECT_EQ(oid, In(c.contents));
-    }
-  }
+  ExpectContentsReads(der::kOid, der::ReadOid, cases);
 }
 
 TEST(DerBitString, UnusedBitsAreChecked) {
@@ -494,7 +458,7 @@ int64_t Oracle(int year, int month, int day, int hour, int minute, int second) {
 }
 
 Result ReadTimeText(uint8_t tag, const std::string& text, der::Time& time) {
-  Encoded reader_encoding(Tlv(tag, Ascii(text)));
+  Encoded reader_encoding(Tlv(tag, BytesOf(text)));
     der::Reader& reader = reader_encoding.reader;
   HVSIG_TRY(der::ReadTime(reader, time));
   return reader.ExpectEnd();
@@ -609,11 +573,6 @@ Result WalkAll(der::Reader& reader) {
     }
   }
   return Result::Success;
-}
-
-Bytes ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
 
 Bytes MakeCertificateWithOpenssl() {

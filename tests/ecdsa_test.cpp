@@ -18,20 +18,13 @@
 
 #include "hvsig/crypto.h"
 #include "hvsig/crypto_builtin.h"
+#include "test_support.h"
 
 namespace hvsig {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using namespace test;
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
 using BnCtxPtr = std::unique_ptr<BN_CTX, Deleter<BN_CTX, BN_CTX_free>>;
 using GroupPtr = std::unique_ptr<EC_GROUP, Deleter<EC_GROUP, EC_GROUP_free>>;
 using PointPtr = std::unique_ptr<EC_POINT, Deleter<EC_POINT, EC_POINT_free>>;
@@ -40,14 +33,6 @@ using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD, OSSL
 using ParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, OSSL_PARAM_free>>;
 
 BnPtr NewBn() { return BnPtr(BN_new()); }
-BnPtr BnFromBytes(const Bytes& bytes) {
-  return BnPtr(BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr));
-}
-Bytes BnToBytes(const BIGNUM* bn, size_t length) {
-  Bytes out(length);
-  EXPECT_EQ(BN_bn2binpad(bn, out.data(), static_cast<int>(length)), static_cast<int>(length));
-  return out;
-}
 
 struct CurveCase {
   EcCurve curve;
@@ -176,32 +161,14 @@ void DecodeSignature(const Bytes& der, BnPtr& r, BnPtr& s) {
   s.reset(BN_dup(ECDSA_SIG_get0_s(sig.get())));
 }
 
-// A tiny DER writer for signatures OpenSSL will not produce (the malformed ones).
-Bytes Tlv(uint8_t tag, const Bytes& contents) {
-  Bytes out{tag};
-  if (contents.size() < 0x80) {
-    out.push_back(static_cast<uint8_t>(contents.size()));
-  } else {
-    out.push_back(0x81);
-    out.push_back(static_cast<uint8_t>(contents.size()));
-  }
-  out.insert(out.end(), contents.begin(), contents.end());
-  return out;
-}
-Bytes Concat(const Bytes& a, const Bytes& b) {
-  Bytes out = a;
-  out.insert(out.end(), b.begin(), b.end());
-  return out;
-}
 // Minimal positive INTEGER contents for a magnitude.
 Bytes IntegerContents(const BIGNUM* value) {
-  Bytes magnitude(static_cast<size_t>(BN_num_bytes(value)));
-  BN_bn2bin(value, magnitude.data());
+  Bytes magnitude = BnToBytes(value);
   if (magnitude.empty() || (magnitude[0] & 0x80) != 0) magnitude.insert(magnitude.begin(), 0x00);
   return magnitude;
 }
 Bytes SignatureFromContents(const Bytes& r_contents, const Bytes& s_contents) {
-  return Tlv(0x30, Concat(Tlv(0x02, r_contents), Tlv(0x02, s_contents)));
+  return Tlv(0x30, Concat({Tlv(0x02, r_contents), Tlv(0x02, s_contents)}));
 }
 
 struct KeyPair {
@@ -272,19 +239,6 @@ bool OpenSslVerifies(EVP_PKEY* pkey, const Bytes& digest, const Bytes& signature
                          digest.size()) == 1;
 }
 
-Bytes Hash(const EVP_MD* md, const Bytes& message) {
-  Bytes digest(static_cast<size_t>(EVP_MD_get_size(md)));
-  unsigned int length = 0;
-  EXPECT_EQ(EVP_Digest(message.data(), message.size(), digest.data(), &length, md, nullptr), 1);
-  return digest;
-}
-
-Bytes RandomBytes(size_t length) {
-  Bytes out(length);
-  EXPECT_EQ(RAND_bytes(out.data(), static_cast<int>(length)), 1);
-  return out;
-}
-
 class EcdsaTest : public testing::TestWithParam<CurveCase> {
  protected:
   const CurveCase& curve() const { return GetParam(); }
@@ -299,7 +253,7 @@ TEST_P(EcdsaTest, OpenSslSignaturesVerify) {
       KeyPair key = GenerateKey(curve());
       Bytes message = RandomBytes(static_cast<size_t>(i) * 37);
       Bytes signature = SignMessage(key.pkey.get(), md, message);
-      Bytes digest = Hash(md, message);
+      Bytes digest = OpenSslDigest(md, message);
       EXPECT_EQ(BuiltinCheckKey(curve().curve, key.point), Result::Success);
       EXPECT_EQ(BuiltinVerify(curve().curve, key.point, digest, signature), Result::Success)
           << EVP_MD_get0_name(md) << " #" << i;
@@ -319,7 +273,7 @@ TEST_P(EcdsaTest, OpenSslSignaturesVerify) {
 // Every single-bit corruption of a signature is rejected, and OpenSSL rejects it too.
 TEST_P(EcdsaTest, EveryFlippedSignatureBitIsRejected) {
   KeyPair key = GenerateKey(curve());
-  Bytes digest = Hash(EVP_sha256(), Bytes{'h', 'v', 's', 'i', 'g'});
+  Bytes digest = OpenSslDigest(EVP_sha256(), Bytes{'h', 'v', 's', 'i', 'g'});
   Bytes signature = SignDigest(key.pkey.get(), digest);
   ASSERT_EQ(BuiltinVerify(curve().curve, key.point, digest, signature), Result::Success);
   for (size_t bit = 0; bit < signature.size() * 8; ++bit) {
@@ -337,7 +291,7 @@ TEST_P(EcdsaTest, EveryFlippedSignatureBitIsRejected) {
 // Flipping a bit inside r or s (re-encoded as valid DER) breaks the signature, not its encoding.
 TEST_P(EcdsaTest, FlippedScalarBitsGiveBadSignature) {
   KeyPair key = GenerateKey(curve());
-  Bytes digest = Hash(EVP_sha384(), Bytes{1, 2, 3});
+  Bytes digest = OpenSslDigest(EVP_sha384(), Bytes{1, 2, 3});
   BnPtr r, s;
   DecodeSignature(SignDigest(key.pkey.get(), digest), r, s);
   for (int bit : {0, 7, 100, 200}) {
@@ -355,7 +309,7 @@ TEST_P(EcdsaTest, FlippedScalarBitsGiveBadSignature) {
 // ECDSA has no low-s rule: (r, n - s) is as valid as (r, s).
 TEST_P(EcdsaTest, HighSIsValid) {
   KeyPair key = GenerateKey(curve());
-  Bytes digest = Hash(EVP_sha256(), Bytes{'s'});
+  Bytes digest = OpenSslDigest(EVP_sha256(), Bytes{'s'});
   BnPtr r, s;
   DecodeSignature(SignDigest(key.pkey.get(), digest), r, s);
   BnPtr negated = group_.ModNeg(s.get());
@@ -366,7 +320,7 @@ TEST_P(EcdsaTest, HighSIsValid) {
 
 TEST_P(EcdsaTest, ScalarsOutsideOneToNMinusOneAreOutOfRange) {
   KeyPair key = GenerateKey(curve());
-  Bytes digest = Hash(EVP_sha256(), Bytes{'r'});
+  Bytes digest = OpenSslDigest(EVP_sha256(), Bytes{'r'});
   BnPtr r, s;
   DecodeSignature(SignDigest(key.pkey.get(), digest), r, s);
   BnPtr zero = NewBn();
@@ -402,7 +356,7 @@ TEST_P(EcdsaTest, ScalarsOutsideOneToNMinusOneAreOutOfRange) {
 
 TEST_P(EcdsaTest, NonDerSignaturesAreBadEncoding) {
   KeyPair key = GenerateKey(curve());
-  Bytes digest = Hash(EVP_sha512(), Bytes{'d'});
+  Bytes digest = OpenSslDigest(EVP_sha512(), Bytes{'d'});
   Bytes good = SignDigest(key.pkey.get(), digest);
   BnPtr r, s;
   DecodeSignature(good, r, s);
@@ -412,14 +366,13 @@ TEST_P(EcdsaTest, NonDerSignaturesAreBadEncoding) {
   ASSERT_EQ(SignatureFromContents(r_contents, s_contents), good);
   ASSERT_EQ(BuiltinVerify(curve().curve, key.point, digest, good), Result::Success);
 
-  Bytes body = Concat(Tlv(0x02, r_contents), Tlv(0x02, s_contents));
+  Bytes body = Concat({Tlv(0x02, r_contents), Tlv(0x02, s_contents)});
   ASSERT_LT(body.size(), 0x80u);
   Bytes padded_r = r_contents;
   padded_r.insert(padded_r.begin(), 0x00);
-  Bytes long_form_sequence = Concat(Bytes{0x30, 0x81, static_cast<uint8_t>(body.size())}, body);
-  Bytes long_form_integer = Concat(Bytes{0x02, 0x81, static_cast<uint8_t>(r_contents.size())},
-                                   r_contents);
-  Bytes indefinite = Concat(Concat(Bytes{0x30, 0x80}, body), Bytes{0x00, 0x00});
+  Bytes long_form_sequence = Concat({{0x30, 0x81, static_cast<uint8_t>(body.size())}, body});
+  Bytes long_form_integer = Concat({{0x02, 0x81, static_cast<uint8_t>(r_contents.size())}, r_contents});
+  Bytes indefinite = Concat({{0x30, 0x80}, body, {0x00, 0x00}});
 
   struct Case {
     const char* name;
@@ -429,19 +382,19 @@ TEST_P(EcdsaTest, NonDerSignaturesAreBadEncoding) {
       {"non-minimal INTEGER r", SignatureFromContents(padded_r, s_contents)},
       {"BER long-form SEQUENCE length", long_form_sequence},
       {"BER long-form INTEGER length",
-       Tlv(0x30, Concat(long_form_integer, Tlv(0x02, s_contents)))},
+       Tlv(0x30, Concat({long_form_integer, Tlv(0x02, s_contents)}))},
       {"indefinite length", indefinite},
-      {"trailing byte after SEQUENCE", Concat(good, Bytes{0x00})},
-      {"third INTEGER inside SEQUENCE", Tlv(0x30, Concat(body, Bytes{0x02, 0x01, 0x01}))},
+      {"trailing byte after SEQUENCE", Concat({good, {0x00}})},
+      {"third INTEGER inside SEQUENCE", Tlv(0x30, Concat({body, {0x02, 0x01, 0x01}}))},
       {"missing s", Tlv(0x30, Tlv(0x02, r_contents))},
       {"empty SEQUENCE", Bytes{0x30, 0x00}},
       {"empty input", Bytes{}},
       {"SET instead of SEQUENCE", Tlv(0x31, body)},
       {"OCTET STRING instead of INTEGER",
-       Tlv(0x30, Concat(Tlv(0x04, r_contents), Tlv(0x02, s_contents)))},
-      {"empty INTEGER", Tlv(0x30, Concat(Bytes{0x02, 0x00}, Tlv(0x02, s_contents)))},
+       Tlv(0x30, Concat({Tlv(0x04, r_contents), Tlv(0x02, s_contents)}))},
+      {"empty INTEGER", Tlv(0x30, Concat({{0x02, 0x00}, Tlv(0x02, s_contents)}))},
       {"truncated", Bytes(good.begin(), good.end() - 1)},
-      {"SEQUENCE length past the end", Concat(Bytes{0x30, static_cast<uint8_t>(body.size() + 1)}, body)},
+      {"SEQUENCE length past the end", Concat({{0x30, static_cast<uint8_t>(body.size() + 1)}, body})},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(BuiltinVerify(curve().curve, key.point, digest, c.signature),
@@ -470,19 +423,19 @@ TEST_P(EcdsaTest, PublicKeyValidation) {
   Bytes prime = BnToBytes(group_.prime(), length);
   Bytes x(key.point.begin() + 1, key.point.begin() + 1 + static_cast<long>(length));
   Bytes y(key.point.begin() + 1 + static_cast<long>(length), key.point.end());
-  Bytes x_is_p = Concat(Concat(Bytes{0x04}, prime), y);
-  Bytes y_is_p = Concat(Concat(Bytes{0x04}, x), prime);
-  Bytes all_ones = Concat(Concat(Bytes{0x04}, Bytes(length, 0xff)), Bytes(length, 0xff));
+  Bytes x_is_p = Concat({{0x04}, prime, y});
+  Bytes y_is_p = Concat({{0x04}, x, prime});
+  Bytes all_ones = Concat({{0x04}, Bytes(length, 0xff), Bytes(length, 0xff)});
   // y + 1 (mod p) with the same x: both y and y+1 on the curve would need 2y + 1 = 0.
   BnPtr y_plus_one = BnFromBytes(y);
   ASSERT_EQ(BN_add_word(y_plus_one.get(), 1), 1);
   ASSERT_EQ(BN_mod(y_plus_one.get(), y_plus_one.get(), group_.prime(), group_.ctx()), 1);
-  Bytes off_curve = Concat(Concat(Bytes{0x04}, x), BnToBytes(y_plus_one.get(), length));
-  Bytes origin = Concat(Bytes{0x04}, Bytes(2 * length, 0x00));
+  Bytes off_curve = Concat({{0x04}, x, BnToBytes(y_plus_one.get(), length)});
+  Bytes origin = Concat({{0x04}, Bytes(2 * length, 0x00)});
   // -Q = (x, p - y) is a valid key.
   BnPtr minus_y = NewBn();
   ASSERT_EQ(BN_sub(minus_y.get(), group_.prime(), BnFromBytes(y).get()), 1);
-  Bytes negated = Concat(Concat(Bytes{0x04}, x), BnToBytes(minus_y.get(), length));
+  Bytes negated = Concat({{0x04}, x, BnToBytes(minus_y.get(), length)});
 
   struct Case {
     const char* name;
@@ -497,7 +450,7 @@ TEST_P(EcdsaTest, PublicKeyValidation) {
       {"infinity", Bytes{0x00}, Result::CryptoBadPointEncoding},
       {"empty", Bytes{}, Result::CryptoBadPointEncoding},
       {"one byte short", Bytes(key.point.begin(), key.point.end() - 1), Result::CryptoBadPointEncoding},
-      {"one byte long", Concat(key.point, Bytes{0x00}), Result::CryptoBadPointEncoding},
+      {"one byte long", Concat({key.point, {0x00}}), Result::CryptoBadPointEncoding},
       {"the other curve's point", other_curve, Result::CryptoBadPointEncoding},
       {"X = p", x_is_p, Result::CryptoPointCoordinateOutOfRange},
       {"Y = p", y_is_p, Result::CryptoPointCoordinateOutOfRange},
@@ -505,7 +458,7 @@ TEST_P(EcdsaTest, PublicKeyValidation) {
       {"Y + 1", off_curve, Result::CryptoPointNotOnCurve},
       {"(0, 0)", origin, Result::CryptoPointNotOnCurve},
   };
-  Bytes digest = Hash(EVP_sha256(), Bytes{'k'});
+  Bytes digest = OpenSslDigest(EVP_sha256(), Bytes{'k'});
   Bytes signature = SignDigest(key.pkey.get(), digest);
   for (const Case& c : cases) {
     EXPECT_EQ(BuiltinCheckKey(id, c.point), c.expected) << c.name;

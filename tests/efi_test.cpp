@@ -9,23 +9,20 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "hvsig/crypto_builtin.h"
+#include "test_support.h"
 
 #ifdef HVSIG_TOOL
 #include <nlohmann/json.hpp>
@@ -34,93 +31,11 @@
 namespace hvsig::efi {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using namespace hvsig::test;
 
 const CryptoProvider& Provider() {
   static const CryptoProvider provider = MakeBuiltinProvider(HostedVectorUnitHooks());
   return provider;
-}
-
-Input In(const Bytes& bytes) { return Input(bytes.data(), bytes.size()); }
-
-Bytes ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
-
-void WriteFile(const std::string& path, const Bytes& bytes) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file.write(reinterpret_cast<const char*>(bytes.data()),
-             static_cast<std::streamsize>(bytes.size()));
-}
-
-// Runs a shell command; its stdout, and its exit status in status.
-std::string Shell(const std::string& command, int& status) {
-  FILE* pipe = popen(command.c_str(), "r");
-  EXPECT_NE(pipe, nullptr) << command;
-  if (pipe == nullptr) return {};
-  std::string out;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  const int raw = pclose(pipe);
-  status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return out;
-}
-
-// The same, failing the test on a non-zero exit.
-std::string Shell(const std::string& command) {
-  int status = 0;
-  std::string out = Shell(command, status);
-  EXPECT_EQ(status, 0) << command;
-  return out;
-}
-
-std::string Trim(const std::string& text) {
-  const size_t first = text.find_first_not_of(" \n");
-  const size_t last = text.find_last_not_of(" \n");
-  return first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
-}
-
-std::string HexLower(const uint8_t* data, size_t length) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < length; ++i) {
-    out += kDigits[data[i] >> 4];
-    out += kDigits[data[i] & 15];
-  }
-  return out;
-}
-std::string HexLower(Input bytes) { return HexLower(bytes.data(), bytes.size()); }
-
-Bytes FromHex(const std::string& text) {
-  Bytes out;
-  for (size_t i = 0; i + 1 < text.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-Bytes RandomBytes(size_t n) {
-  Bytes out(n);
-  EXPECT_EQ(RAND_bytes(out.data(), static_cast<int>(n)), 1);
-  return out;
-}
-
-uint32_t Le32At(const Bytes& b, size_t at) {
-  return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (static_cast<uint32_t>(b[at + 3]) << 24);
-}
-void PutLe32(Bytes& b, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void PutLe16(Bytes& b, size_t at, uint16_t v) {
-  b[at] = static_cast<uint8_t>(v);
-  b[at + 1] = static_cast<uint8_t>(v >> 8);
-}
-Bytes Concat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& part : parts) out.insert(out.end(), part.begin(), part.end());
-  return out;
 }
 
 // "11111111-2222-3333-4444-555555555555" in EFI_GUID storage order, written independently of
@@ -179,7 +94,7 @@ OpensslView ViewOf(const Bytes& der) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_length = 0;
   X509_digest(x509, EVP_sha256(), md, &md_length);
-  view.sha256 = HexLower(md, md_length);
+  view.sha256 = Hex(Input(md, md_length));
   X509_free(x509);
   return view;
 }
@@ -206,8 +121,8 @@ TestCert MakeCert(const std::string& name, const std::string& subject) {
   cert.subject = subject_line.substr(subject_line.find('=') + 1);
   const std::string fingerprint_line =
       Trim(Shell("openssl x509 -in '" + cert.pem_path + "' -noout -fingerprint -sha256"));
-  for (char c : fingerprint_line.substr(fingerprint_line.find('=') + 1)) {
-    if (c != ':') cert.fingerprint += static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  for (char c : Lower(fingerprint_line.substr(fingerprint_line.find('=') + 1))) {
+    if (c != ':') cert.fingerprint += c;
   }
   return cert;
 }
@@ -223,7 +138,7 @@ Bytes CertEsl(const TestCert& cert, const std::string& name) {
 
 // efisiglist's list holding one hash.
 Bytes HashEsl(const std::string& type, const Bytes& hash, const std::string& name) {
-  Shell("efisiglist -a -t " + type + " -h " + HexLower(In(hash)) + " -o '" + Path(name) + "'");
+  Shell("efisiglist -a -t " + type + " -h " + Hex(In(hash)) + " -o '" + Path(name) + "'");
   return ReadFile(Path(name));
 }
 
@@ -267,11 +182,15 @@ Listing ReadAll(Input lists, uint64_t base = 0) {
   return out;
 }
 
-std::string NameOf(Input name) {
-  char text[1024];
-  size_t length = 0;
-  EXPECT_EQ(FormatName(name, text, sizeof text, length), Result::Success);
-  return std::string(text, length);
+// Opens file as the container it is detected to be (`variable` of a store) and lists it.
+Listing OpenAndReadAll(const Bytes& file, const char* variable, VariableFormat expected_format,
+                       SignatureDatabase& database) {
+  Listing listing;
+  listing.result =
+      OpenSignatureDatabase(In(file), VariableFormat::Auto, variable, database, listing.error);
+  if (listing.result != Result::Success) return listing;
+  EXPECT_EQ(database.format, expected_format);
+  return ReadAll(database.lists, database.lists_offset);
 }
 
 void ExpectCertEntry(const SignatureEntry& entry, const TestCert& cert) {
@@ -279,10 +198,10 @@ void ExpectCertEntry(const SignatureEntry& entry, const TestCert& cert) {
   EXPECT_EQ(GuidBytes(entry.owner), GuidBytes(kOwnerText));
   EXPECT_EQ(Bytes(entry.data.begin(), entry.data.end()), cert.der);
   EXPECT_EQ(entry.certificate.der, entry.data);
-  EXPECT_EQ(NameOf(entry.certificate.subject), cert.subject);
+  EXPECT_EQ(FormatNameString(entry.certificate.subject), cert.subject);
   uint8_t fingerprint[32];
   ASSERT_EQ(DigestOnce(Provider(), DigestAlg::Sha256, entry.data, fingerprint), Result::Success);
-  EXPECT_EQ(HexLower(fingerprint, 32), cert.fingerprint);
+  EXPECT_EQ(Hex(Input(fingerprint, 32)), cert.fingerprint);
   EXPECT_TRUE(entry.hash.empty());
 }
 
@@ -327,18 +246,16 @@ TEST(EslEfitools, SignEfiSigListAuthCarriesTheListAndTimestamp) {
   EXPECT_EQ(parsed.timestamp.hour, 4);
   EXPECT_EQ(parsed.timestamp.minute, 5);
   EXPECT_EQ(parsed.timestamp.second, 6);
-  const uint32_t dw_length = Le32At(auth, 16);
+  const uint32_t dw_length = GetLe32(auth, 16);
   EXPECT_EQ(parsed.pkcs7.size(), dw_length - 24u);
   EXPECT_EQ(parsed.pkcs7.data(), auth.data() + 40);
   EXPECT_EQ(parsed.data_offset, 16u + dw_length);
   EXPECT_EQ(Bytes(parsed.data.begin(), parsed.data.end()), esl);
 
   SignatureDatabase database;
-  ASSERT_EQ(OpenSignatureDatabase(In(auth), VariableFormat::Auto, nullptr, database, error),
-            Result::Success);
-  EXPECT_EQ(database.format, VariableFormat::Auth);
-  const Listing listing = ReadAll(database.lists, database.lists_offset);
-  ASSERT_EQ(listing.result, Result::Success);
+  const Listing listing = OpenAndReadAll(auth, nullptr, VariableFormat::Auth, database);
+  ASSERT_EQ(listing.result, Result::Success)
+      << ResultName(listing.error.result) << " at " << listing.error.offset;
   ASSERT_EQ(listing.entries.size(), 1u);
   ExpectCertEntry(listing.entries[0], cert);
   EXPECT_EQ(listing.entries[0].entry_offset, 16u + dw_length + 28);
@@ -570,8 +487,8 @@ TEST(EslMalformed, X509EntriesThatDoNotParseAreRejected) {
 
   // One byte less of certificate, with sizes that still add up: only the DER is wrong.
   Bytes short_cert(good.begin(), good.end() - 1);
-  PutLe32(short_cert, 16, Le32At(good, 16) - 1);
-  PutLe32(short_cert, 24, Le32At(good, 24) - 1);
+  PutLe32(short_cert, 16, GetLe32(good, 16) - 1);
+  PutLe32(short_cert, 24, GetLe32(good, 24) - 1);
   listing = ReadAll(In(short_cert));
   EXPECT_EQ(listing.result, Result::EslBadCertificate);
   EXPECT_NE(listing.certificate_error, Result::Success);
@@ -581,8 +498,8 @@ TEST(EslMalformed, X509EntriesThatDoNotParseAreRejected) {
   // The same certificate with a trailing byte inside its entry.
   Bytes padded = good;
   padded.push_back(0);
-  PutLe32(padded, 16, Le32At(good, 16) + 1);
-  PutLe32(padded, 24, Le32At(good, 24) + 1);
+  PutLe32(padded, 16, GetLe32(good, 16) + 1);
+  PutLe32(padded, 24, GetLe32(good, 24) + 1);
   listing = ReadAll(In(padded));
   EXPECT_EQ(listing.result, Result::EslBadCertificate);
   EXPECT_EQ(listing.certificate_error, Result::DerTrailingData);
@@ -629,11 +546,9 @@ TEST(Efivarfs, AttributePrefixIsDetectedAndSkipped) {
   EXPECT_EQ(parsed.attributes, 0x27u);
   EXPECT_EQ(Bytes(parsed.data.begin(), parsed.data.end()), hash);
   SignatureDatabase database;
-  ASSERT_EQ(OpenSignatureDatabase(In(file), VariableFormat::Auto, nullptr, database, error),
-            Result::Success);
-  EXPECT_EQ(database.format, VariableFormat::Efivarfs);
-  const Listing listing = ReadAll(database.lists, database.lists_offset);
-  ASSERT_EQ(listing.result, Result::Success);
+  const Listing listing = OpenAndReadAll(file, nullptr, VariableFormat::Efivarfs, database);
+  ASSERT_EQ(listing.result, Result::Success)
+      << ResultName(listing.error.result) << " at " << listing.error.offset;
   ASSERT_EQ(listing.entries.size(), 1u);
   EXPECT_EQ(listing.entries[0].list_offset, 4u);
   EXPECT_EQ(Bytes(listing.entries[0].hash.begin(), listing.entries[0].hash.end()),
@@ -652,6 +567,37 @@ TEST(Efivarfs, AttributePrefixIsDetectedAndSkipped) {
 
 // ---- EFI_VARIABLE_AUTHENTICATION_2 ---------------------------------------------------------
 
+// A container header changed in place, and the check that must catch it.
+struct HeaderMutation {
+  const char* what;
+  std::function<void(Bytes&)> mutate;
+  Result expected;
+  uint64_t offset;
+};
+
+// Every mutation of good fails with its result at its offset: through parse when given, and
+// through OpenSignatureDatabase as `format` (`variable` of a store).
+void ExpectMutationsRejected(const Bytes& good, const std::vector<HeaderMutation>& cases,
+                             VariableFormat format, const char* variable,
+                             const std::function<Result(Input, Error&)>& parse = nullptr) {
+  for (const HeaderMutation& c : cases) {
+    SCOPED_TRACE(c.what);
+    Bytes bytes = good;
+    c.mutate(bytes);
+    Error error;
+    if (parse) {
+      EXPECT_EQ(parse(In(bytes), error), c.expected);
+      EXPECT_EQ(error.result, c.expected);
+      EXPECT_EQ(error.offset, c.offset);
+      error = Error{};
+    }
+    SignatureDatabase database;
+    EXPECT_EQ(OpenSignatureDatabase(In(bytes), format, variable, database, error), c.expected);
+    EXPECT_EQ(error.result, c.expected);
+    EXPECT_EQ(error.offset, c.offset);
+  }
+}
+
 TEST(Auth2Malformed, EveryHeaderCheckHasItsResultAndOffset) {
   const TestCert cert = MakeCert("auth", "/CN=hvsig auth");
   CertEsl(cert, "auth.esl");
@@ -659,15 +605,9 @@ TEST(Auth2Malformed, EveryHeaderCheckHasItsResultAndOffset) {
         cert.pem_path + "' db '" + Path("auth.esl") + "' '" + Path("auth.auth") + "' >/dev/null");
   const Bytes good = ReadFile(Path("auth.auth"));
   ASSERT_GT(good.size(), 40u);
-  const uint32_t dw_length = Le32At(good, 16);
+  const uint32_t dw_length = GetLe32(good, 16);
 
-  struct Case {
-    const char* what;
-    std::function<void(Bytes&)> mutate;
-    Result expected;
-    uint64_t offset;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<HeaderMutation> cases = {
       {"39 bytes", [](Bytes& b) { b.resize(39); }, Result::Auth2Truncated, 0},
       {"Pad1", [](Bytes& b) { b[7] = 1; }, Result::Auth2BadTimestamp, 7},
       {"Nanosecond", [](Bytes& b) { b[9] = 1; }, Result::Auth2BadTimestamp, 9},
@@ -691,19 +631,10 @@ TEST(Auth2Malformed, EveryHeaderCheckHasItsResultAndOffset) {
       {"CertData cut short", [dw_length](Bytes& b) { PutLe32(b, 16, dw_length - 1); },
        Result::Auth2BadPkcs7, 40},
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.what);
-    Bytes bytes = good;
-    c.mutate(bytes);
+  ExpectMutationsRejected(good, cases, VariableFormat::Auth, nullptr, [](Input bytes, Error& error) {
     AuthenticatedVariable parsed;
-    Error error;
-    EXPECT_EQ(ParseAuthenticatedVariable(In(bytes), parsed, error), c.expected);
-    EXPECT_EQ(error.result, c.expected);
-    EXPECT_EQ(error.offset, c.offset);
-    SignatureDatabase database;
-    EXPECT_EQ(OpenSignatureDatabase(In(bytes), VariableFormat::Auth, nullptr, database, error),
-              c.expected);
-  }
+    return ParseAuthenticatedVariable(bytes, parsed, error);
+  });
 }
 
 // ---- Truncation ----------------------------------------------------------------------------
@@ -815,8 +746,8 @@ Bytes NaiveVariableData(const Bytes& file, const std::string& name) {
     if (!std::equal(utf16.begin(), utf16.end(), file.begin() + at)) continue;
     const size_t h = at - 60;
     if (file[h] != 0xaa || file[h + 1] != 0x55 || file[h + 2] != 0x3f) continue;
-    if (Le32At(file, h + 36) != utf16.size()) continue;
-    const size_t data_size = Le32At(file, h + 40);
+    if (GetLe32(file, h + 36) != utf16.size()) continue;
+    const size_t data_size = GetLe32(file, h + 40);
     copies.emplace_back(file.begin() + at + utf16.size(),
                         file.begin() + at + utf16.size() + data_size);
   }
@@ -828,16 +759,6 @@ size_t NaiveHeaderOffset(const Bytes& file, const std::string& name) {
   const Bytes data = NaiveVariableData(file, name);
   const auto at = std::search(file.begin(), file.end(), data.begin(), data.end());
   return static_cast<size_t>(at - file.begin()) - 2 * (name.size() + 1) - 60;
-}
-
-Listing StoreVariable(const Bytes& file, const char* name, SignatureDatabase& database) {
-  Error error;
-  Listing listing;
-  listing.result = OpenSignatureDatabase(In(file), VariableFormat::Auto, name, database, error);
-  listing.error = error;
-  if (listing.result != Result::Success) return listing;
-  EXPECT_EQ(database.format, VariableFormat::VarStore);
-  return ReadAll(database.lists, database.lists_offset);
 }
 
 void ExpectOvmfKeysMatchScan(const std::string& path) {
@@ -852,7 +773,7 @@ void ExpectOvmfKeysMatchScan(const std::string& path) {
   for (const char* name : {"PK", "KEK", "db", "dbx"}) {
     SCOPED_TRACE(name);
     SignatureDatabase database;
-    const Listing listing = StoreVariable(file, name, database);
+    const Listing listing = OpenAndReadAll(file, name, VariableFormat::VarStore, database);
     ASSERT_EQ(listing.result, Result::Success)
         << ResultName(listing.error.result) << " at " << listing.error.offset;
     EXPECT_EQ(Bytes(database.lists.begin(), database.lists.end()), NaiveVariableData(file, name));
@@ -870,11 +791,11 @@ void ExpectOvmfKeysMatchScan(const std::string& path) {
       EXPECT_EQ(Bytes(entry.data.begin(), entry.data.end()), it->second);
       EXPECT_EQ(unclaimed.erase(offset), 1u) << "listed twice: " << offset;
       const OpensslView view = ViewOf(it->second);
-      EXPECT_EQ(NameOf(entry.certificate.subject), view.subject);
+      EXPECT_EQ(FormatNameString(entry.certificate.subject), view.subject);
       uint8_t fingerprint[32];
       ASSERT_EQ(DigestOnce(Provider(), DigestAlg::Sha256, entry.data, fingerprint),
                 Result::Success);
-      EXPECT_EQ(HexLower(fingerprint, 32), view.sha256);
+      EXPECT_EQ(Hex(Input(fingerprint, 32)), view.sha256);
       subjects[name].push_back(view.subject);
     }
   }
@@ -902,7 +823,7 @@ TEST(Ovmf, StoreWithoutKeysHasNoDb) {
   const Bytes file = ReadFile(OvmfPath("OVMF_VARS_4M.fd"));
   ASSERT_FALSE(file.empty());
   SignatureDatabase database;
-  const Listing listing = StoreVariable(file, "db", database);
+  const Listing listing = OpenAndReadAll(file, "db", VariableFormat::VarStore, database);
   EXPECT_EQ(listing.result, Result::VarStoreVariableNotFound);
 }
 
@@ -939,13 +860,7 @@ TEST(Ovmf, MalformedStoresAreRejectedWithTheirResultAndOffset) {
   const size_t db = NaiveHeaderOffset(good, "db");
   const size_t pk = NaiveHeaderOffset(good, "PK");
   ASSERT_LT(db, pk);
-  struct Case {
-    const char* what;
-    std::function<void(Bytes&)> mutate;
-    Result expected;
-    uint64_t offset;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<HeaderMutation> cases = {
       {"63 bytes", [](Bytes& b) { b.resize(63); }, Result::VarStoreTruncated, 0},
       {"no _FVH", [](Bytes& b) { b[40] = 'X'; }, Result::VarStoreBadFvSignature, 40},
       {"not NV data", [](Bytes& b) { b[16] ^= 1; }, Result::VarStoreNotNvData, 16},
@@ -980,17 +895,7 @@ TEST(Ovmf, MalformedStoresAreRejectedWithTheirResultAndOffset) {
        },
        Result::VarStoreDuplicateVariable, pk},
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.what);
-    Bytes bytes = good;
-    c.mutate(bytes);
-    SignatureDatabase database;
-    Error error;
-    EXPECT_EQ(OpenSignatureDatabase(In(bytes), VariableFormat::VarStore, "db", database, error),
-              c.expected);
-    EXPECT_EQ(error.result, c.expected);
-    EXPECT_EQ(error.offset, c.offset);
-  }
+  ExpectMutationsRejected(good, cases, VariableFormat::VarStore, "db");
   SignatureDatabase database;
   Error error;
   EXPECT_EQ(OpenSignatureDatabase(In(good), VariableFormat::VarStore, "dbt", database, error),
@@ -1021,12 +926,10 @@ struct ToolRun {
 };
 
 ToolRun RunTool(const std::string& args) {
-  ToolRun run;
   const std::string err_path = Path("stderr.txt");
-  run.out = Shell(std::string(HVSIG_TOOL) + " " + args + " 2>'" + err_path + "'", run.status);
+  CommandResult result = RunCommand(std::string(HVSIG_TOOL) + " " + args + " 2>'" + err_path + "'");
   const Bytes err = ReadFile(err_path);
-  run.err.assign(err.begin(), err.end());
-  return run;
+  return ToolRun{result.exit_code, std::move(result.out), std::string(err.begin(), err.end())};
 }
 
 std::vector<std::string> Lines(const std::string& text) {
@@ -1059,7 +962,7 @@ TEST(EslCli, ListsCertificatesAndHashesInEveryContainer) {
     ASSERT_EQ(lines.size(), 2u) << run.out;
     EXPECT_EQ(lines[0], cert_line);
     EXPECT_EQ(lines[1].substr(0, 7), "sha256 ");
-    EXPECT_EQ(lines[1].substr(lines[1].size() - 64), HexLower(In(sha256)));
+    EXPECT_EQ(lines[1].substr(lines[1].size() - 64), Hex(In(sha256)));
   }
 
   const ToolRun json = RunTool("esl list --json '" + Path("cli_all.auth") + "'");
@@ -1072,7 +975,7 @@ TEST(EslCli, ListsCertificatesAndHashesInEveryContainer) {
   EXPECT_EQ(j["entries"][0]["subject"], cert.subject);
   EXPECT_EQ(j["entries"][0]["sha256"], cert.fingerprint);
   EXPECT_EQ(j["entries"][1]["type"], "sha256");
-  EXPECT_EQ(j["entries"][1]["hash"], HexLower(In(sha256)));
+  EXPECT_EQ(j["entries"][1]["hash"], Hex(In(sha256)));
 
   // --format overrides detection: the efivarfs file read as a bare list is malformed.
   const ToolRun forced = RunTool("esl list --format esl '" + Path("cli_all.efivarfs") + "'");

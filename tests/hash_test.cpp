@@ -10,6 +10,7 @@
 
 #include "hvsig/crypto.h"
 #include "hvsig/crypto_builtin.h"
+#include "test_support.h"
 
 namespace hvsig {
 
@@ -18,38 +19,7 @@ void PrintTo(DigestAlg alg, std::ostream* os) { *os << DigestAlgName(alg); }
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-constexpr DigestAlg kAllAlgs[] = {DigestAlg::Sha1, DigestAlg::Sha224, DigestAlg::Sha256,
-                                  DigestAlg::Sha384, DigestAlg::Sha512};
-
-const EVP_MD* OpenSslMd(DigestAlg alg) {
-  switch (alg) {
-    case DigestAlg::Sha1: return EVP_sha1();
-    case DigestAlg::Sha224: return EVP_sha224();
-    case DigestAlg::Sha256: return EVP_sha256();
-    case DigestAlg::Sha384: return EVP_sha384();
-    case DigestAlg::Sha512: return EVP_sha512();
-  }
-  return nullptr;
-}
-
-Bytes OpenSslDigest(DigestAlg alg, const Bytes& message) {
-  Bytes out(EVP_MAX_MD_SIZE);
-  unsigned int length = 0;
-  EXPECT_EQ(1, EVP_Digest(message.data(), message.size(), out.data(), &length, OpenSslMd(alg),
-                          nullptr));
-  out.resize(length);
-  return out;
-}
-
-Bytes FromString(const std::string& text) { return Bytes(text.begin(), text.end()); }
-
-Bytes RandomBytes(std::mt19937& rng, size_t length) {
-  Bytes out(length);
-  for (uint8_t& b : out) b = static_cast<uint8_t>(rng());
-  return out;
-}
+using namespace test;
 
 // Feeds `message` in the given chunk lengths (which must sum to its size, zeros allowed) and
 // checks that the digest writes exactly DigestLength(alg) bytes.
@@ -125,7 +95,7 @@ struct LoggedProvider {
 
 class HashTest : public ::testing::TestWithParam<DigestAlg> {};
 
-INSTANTIATE_TEST_SUITE_P(AllAlgs, HashTest, ::testing::ValuesIn(kAllAlgs),
+INSTANTIATE_TEST_SUITE_P(AllAlgs, HashTest, ::testing::ValuesIn(kAllDigestAlgs),
                          [](const ::testing::TestParamInfo<DigestAlg>& info) {
                            return std::string(DigestAlgName(info.param));
                          });
@@ -136,9 +106,9 @@ TEST_P(HashTest, FipsMessagesMatchOpenSsl) {
   const CryptoProvider simd = MakeBuiltinProvider(HostedVectorUnitHooks());
   const std::vector<Bytes> messages = {
       {},
-      FromString("abc"),
-      FromString("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-      FromString("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+      BytesOf("abc"),
+      BytesOf("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+      BytesOf("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
                  "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"),
       Bytes(1000000, 'a'),
   };
@@ -154,7 +124,7 @@ TEST_P(HashTest, RandomLengthsInRandomSplitsMatchOpenSsl) {
   const CryptoProvider simd = MakeBuiltinProvider(HostedVectorUnitHooks());
   std::mt19937 rng(0x5eed0000u + static_cast<unsigned>(alg));
   for (int i = 0; i < 300; ++i) {
-    const Bytes message = RandomBytes(rng, rng() % 1001);
+    const Bytes message = RandomBytes(rng() % 1001, &rng);
     const std::vector<size_t> chunks = RandomChunks(rng, message.size());
     const Bytes expected = OpenSslDigest(alg, message);
     EXPECT_EQ(expected, BuiltinDigest(BuiltinProvider(), alg, message, chunks)) << message.size();
@@ -167,7 +137,7 @@ TEST_P(HashTest, RandomLengthsInRandomSplitsMatchOpenSsl) {
 TEST_P(HashTest, ByteAtATimeMatchesOpenSsl) {
   const DigestAlg alg = GetParam();
   std::mt19937 rng(7);
-  const Bytes longest = RandomBytes(rng, 3 * 128 + 2);
+  const Bytes longest = RandomBytes(3 * 128 + 2, &rng);
   for (size_t length = 0; length <= longest.size(); ++length) {
     const Bytes message(longest.begin(), longest.begin() + length);
     const std::vector<size_t> single_bytes(length, 1);
@@ -180,7 +150,7 @@ TEST_P(HashTest, ByteAtATimeMatchesOpenSsl) {
 TEST_P(HashTest, DigestOnceMatchesOpenSsl) {
   const DigestAlg alg = GetParam();
   std::mt19937 rng(11);
-  const Bytes message = RandomBytes(rng, 777);
+  const Bytes message = RandomBytes(777, &rng);
   Bytes out(DigestLength(alg));
   const Input input(message.data(), message.size());
   ASSERT_EQ(Result::Success, DigestOnce(BuiltinProvider(), alg, input, out.data()));
@@ -204,7 +174,7 @@ TEST_P(HashTest, OnlySha256FamilyAsksForVectorUnit) {
   const DigestAlg alg = GetParam();
   LoggedProvider logged(/*permit=*/true);
   std::mt19937 rng(13);
-  const Bytes message = RandomBytes(rng, 1000);
+  const Bytes message = RandomBytes(1000, &rng);
   EXPECT_EQ(OpenSslDigest(alg, message), BuiltinDigest(logged.provider, alg, message));
   const bool sha256_family = alg == DigestAlg::Sha224 || alg == DigestAlg::Sha256;
   // One update that compresses blocks, then the final call: one bracket each.
@@ -219,7 +189,7 @@ TEST(HashSimdTest, ShaNiMatchesScalarAndOpenSslForManyLengths) {
   }
   LoggedProvider logged(/*permit=*/true);
   std::mt19937 rng(17);
-  const Bytes longest = RandomBytes(rng, 1100);
+  const Bytes longest = RandomBytes(1100, &rng);
   for (DigestAlg alg : {DigestAlg::Sha224, DigestAlg::Sha256}) {
     for (size_t length = 0; length <= longest.size(); ++length) {
       const Bytes message(longest.begin(), longest.begin() + length);
@@ -241,7 +211,7 @@ TEST(HashSimdTest, HooksBracketEachUpdateNotEachBlock) {
   }
   LoggedProvider logged(/*permit=*/true);
   std::mt19937 rng(19);
-  const Bytes message = RandomBytes(rng, 10 + 4096 + 20);
+  const Bytes message = RandomBytes(10 + 4096 + 20, &rng);
   const Bytes digest = BuiltinDigest(logged.provider, DigestAlg::Sha256, message, {10, 4096, 20});
   // 10: buffered only; 4096: 64 blocks in one bracket; 20: completes no block (10+4096 = 64*64+10,
   // plus 20 is still under a block); final: one bracket.
@@ -254,7 +224,7 @@ TEST(HashSimdTest, RefusingHooksForceScalarPath) {
   LoggedProvider logged(/*permit=*/false);
   std::mt19937 rng(23);
   for (DigestAlg alg : {DigestAlg::Sha224, DigestAlg::Sha256}) {
-    const Bytes message = RandomBytes(rng, 1000);
+    const Bytes message = RandomBytes(1000, &rng);
     EXPECT_EQ(OpenSslDigest(alg, message), BuiltinDigest(logged.provider, alg, message));
   }
   // Asked (when the CPU could use it) once per compressing call, and never released since

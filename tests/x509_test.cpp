@@ -7,14 +7,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -24,60 +21,12 @@
 #include "hvsig/crypto_builtin.h"
 #include "hvsig/crypto_openssl.h"
 #include "hvsig/x509.h"
+#include "test_support.h"
 
 namespace hvsig {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-Input In(const Bytes& bytes) { return Input(bytes.data(), bytes.size()); }
-
-Bytes ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
-
-// Runs a shell command and returns its stdout; fails the test on a non-zero exit.
-std::string Run(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  EXPECT_NE(pipe, nullptr) << command;
-  if (pipe == nullptr) return {};
-  std::string out;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
-  const int status = pclose(pipe);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command;
-  return out;
-}
-
-std::string Hex(Input bytes) {
-  static const char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
-
-Bytes FromHex(const std::string& text) {
-  Bytes out;
-  std::string digits;
-  for (char c : text) {
-    if (isxdigit(static_cast<unsigned char>(c))) digits += c;
-  }
-  for (size_t i = 0; i + 1 < digits.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-std::string Trim(const std::string& text) {
-  const size_t first = text.find_first_not_of(" \n");
-  const size_t last = text.find_last_not_of(" \n");
-  return first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
-}
+using namespace test;
 
 // "key=value\n" from `openssl x509 -noout -KEY`: the value without the newline.
 std::string AfterEquals(const std::string& line) {
@@ -117,13 +66,6 @@ std::vector<std::string> Split(const std::string& text, const std::string& separ
   return parts;
 }
 
-std::string FormatNameString(Input name) {
-  char buffer[1024];
-  size_t length = 0;
-  EXPECT_EQ(FormatName(name, buffer, sizeof(buffer), length), Result::Success);
-  return std::string(buffer, length);
-}
-
 int64_t IsoTimeToEpoch(const std::string& text) {  // "2026-11-25 22:10:08Z"
   struct tm tm {};
   EXPECT_NE(strptime(text.c_str(), "%Y-%m-%d %H:%M:%SZ", &tm), nullptr) << text;
@@ -142,7 +84,7 @@ struct Asn1Line {
 
 std::vector<Asn1Line> Asn1Parse(const std::string& path) {
   std::vector<Asn1Line> lines;
-  std::istringstream text(Run("openssl asn1parse -inform DER -in '" + path + "'"));
+  std::istringstream text(Shell("openssl asn1parse -inform DER -in '" + path + "'"));
   std::string line;
   while (std::getline(text, line)) {  // "  4:d=1  hl=4 l= 886 cons: SEQUENCE"
     Asn1Line parsed{};
@@ -183,15 +125,15 @@ void ExpectSignatureAlgorithmMatches(const std::string& text, const SignatureAlg
 
 void ExpectKeyMatches(const std::string& path, const std::string& text, const SubjectPublicKeyInfo& key) {
   const std::string spki_path = ::testing::TempDir() + "hvsig_x509_spki_" + std::to_string(getpid());
-  Run("openssl x509 -inform DER -in '" + path + "' -noout -pubkey | openssl pkey -pubin -outform DER -out '" +
+  Shell("openssl x509 -inform DER -in '" + path + "' -noout -pubkey | openssl pkey -pubin -outform DER -out '" +
       spki_path + "'");
   EXPECT_EQ(key.der, In(ReadFile(spki_path)));
   unlink(spki_path.c_str());
   if (Field(text, "Public Key Algorithm: ") == "rsaEncryption") {
     ASSERT_EQ(key.type, KeyType::Rsa);
     const std::string modulus =
-        AfterEquals(Run("openssl x509 -inform DER -in '" + path + "' -noout -modulus"));
-    EXPECT_EQ(Hex(key.rsa.modulus), modulus);
+        AfterEquals(Shell("openssl x509 -inform DER -in '" + path + "' -noout -modulus"));
+    EXPECT_EQ(Hex(key.rsa.modulus, HexCase::Upper), modulus);
     uint64_t exponent = 0;
     for (uint8_t b : key.rsa.exponent) exponent = exponent << 8 | b;
     EXPECT_EQ(std::to_string(exponent), Field(text, "Exponent: "));
@@ -211,7 +153,7 @@ void ExpectKeyMatches(const std::string& path, const std::string& text, const Su
 
 // `openssl x509 -ext ...` output as "header" -> "value lines" (critical marker kept in header).
 std::map<std::string, std::string> OpensslExtensions(const std::string& path) {
-  std::istringstream text(Run("openssl x509 -inform DER -in '" + path +
+  std::istringstream text(Shell("openssl x509 -inform DER -in '" + path +
                               "' -noout -ext basicConstraints,keyUsage,extendedKeyUsage,"
                               "subjectKeyIdentifier,authorityKeyIdentifier 2>/dev/null"));
   std::map<std::string, std::string> out;
@@ -305,12 +247,12 @@ void ExpectExtensionsMatch(const std::string& path, const Certificate& cert) {
 
 void ExpectMatchesOpenssl(const std::string& path, const Bytes& der, const Certificate& cert) {
   const std::string base = "openssl x509 -inform DER -in '" + path + "' -noout ";
-  const std::string text = Run(base + "-text");
+  const std::string text = Shell(base + "-text");
   EXPECT_EQ(std::to_string(cert.version), Field(text, "Version: "));
-  EXPECT_EQ(Hex(cert.serial), AfterEquals(Run(base + "-serial")));
-  EXPECT_EQ(FormatNameString(cert.subject), AfterEquals(Run(base + "-subject -nameopt RFC2253")));
-  EXPECT_EQ(FormatNameString(cert.issuer), AfterEquals(Run(base + "-issuer -nameopt RFC2253")));
-  std::istringstream dates(Run(base + "-dates -dateopt iso_8601"));
+  EXPECT_EQ(Hex(cert.serial, HexCase::Upper), AfterEquals(Shell(base + "-serial")));
+  EXPECT_EQ(FormatNameString(cert.subject), AfterEquals(Shell(base + "-subject -nameopt RFC2253")));
+  EXPECT_EQ(FormatNameString(cert.issuer), AfterEquals(Shell(base + "-issuer -nameopt RFC2253")));
+  std::istringstream dates(Shell(base + "-dates -dateopt iso_8601"));
   std::string not_before, not_after;
   std::getline(dates, not_before);
   std::getline(dates, not_after);
@@ -628,21 +570,6 @@ TEST_F(GeneratedCertificates, EcPointOffTheCurveIsRejected) {
 }
 
 // DER re-encoding helpers for hand-made variants of a generated certificate.
-Bytes Tlv(uint8_t tag, const Bytes& contents) {
-  Bytes out{tag};
-  const size_t length = contents.size();
-  if (length < 0x80) {
-    out.push_back(static_cast<uint8_t>(length));
-  } else {
-    Bytes octets;
-    for (size_t l = length; l != 0; l >>= 8) octets.insert(octets.begin(), static_cast<uint8_t>(l));
-    out.push_back(static_cast<uint8_t>(0x80 | octets.size()));
-    out.insert(out.end(), octets.begin(), octets.end());
-  }
-  out.insert(out.end(), contents.begin(), contents.end());
-  return out;
-}
-
 size_t HeaderLength(size_t contents_length) { return Tlv(0, Bytes(contents_length)).size() - contents_length; }
 
 // Header length of an encoded element (already known to be valid DER).

@@ -307,7 +307,7 @@ Result Judge(const CryptoProvider& provider, const ImageSource& image, const Key
     return Reject(out, Result::SignerModuleSigningEku, v.der_offset[eku_refused], eku_refused);
   }
   if (other_keyring_vouches) {
-    return Reject(out, Result::PurposeKeyringNotAllowed, 0, v.trusted_by);
+    return Reject(out, Result::PurposeKeyringNotAllowed, v.der_offset[v.trusted_by], v.trusted_by);
   }
   return Reject(out, first_error.result, first_error.offset, first_error_signature);
 }

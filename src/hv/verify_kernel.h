@@ -1,0 +1,63 @@
+// The one place the kexec model asks the hvsig core about a kernel: the keyrings loaded at
+// boot, the policy decision for purpose kexec / kexec-crash, and the mapping of the core's
+// Result onto the errno the file-load op returns (docs/abi.md).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hvsig/crypto.h"
+#include "hvsig/image.h"
+#include "hvsig/keyring.h"
+#include "hvsig/policy.h"
+
+namespace hvsig::hv {
+
+// What the firmware and the build hand to the keyrings at boot (DER certificates, EFI
+// signature lists as db/dbx/MokList/MokListX hold them).
+struct KeyringSources {
+  std::vector<std::vector<uint8_t>> builtin_certs;
+  std::vector<std::vector<uint8_t>> db_certs;        // platform
+  std::vector<uint8_t> db_esl;                       // platform, EFI_SIGNATURE_LISTs
+  std::vector<std::vector<uint8_t>> mok_certs;       // machine
+  std::vector<uint8_t> dbx_esl;                      // blacklist
+};
+
+// Keyrings parsed at boot. The certificates are views into `storage`.
+struct BootKeyrings {
+  std::vector<std::vector<uint8_t>> storage;
+  keyring::Keyring rings[keyring::kKeyringCount];
+  policy::Keyrings view;
+};
+
+// Parses sources into keyrings; returns an empty string or what failed.
+std::string LoadKeyrings(const CryptoProvider& provider, const KeyringSources& sources,
+                         BootKeyrings& out);
+
+enum class KernelVerdict : uint8_t { None, Trusted, HashAuthorized, Rejected };
+const char* KernelVerdictName(KernelVerdict verdict);
+
+struct KernelCheck {
+  int error = 0;                 // 0 or the negative errno of the rejection (even in mode log)
+  KernelVerdict verdict = KernelVerdict::None;
+  bool accepted = false;         // what the mode makes of it
+  Result reason = Result::Success;
+  uint64_t reason_offset = 0;
+  bool has_digest = false;
+  uint8_t sha256[32] = {};       // the Authenticode SHA-256
+  policy::Identity signer{};
+  policy::Identity anchor{};
+  bool has_keyring = false;
+  keyring::KeyringId keyring = keyring::KeyringId::Builtin;
+};
+
+// -ELIBBAD malformed PE, -EBADMSG malformed signature, -EKEYREJECTED bad signature / digest
+// mismatch / revoked, -ENOKEY nothing permitted vouches, -ENODATA unsigned.
+int ErrnoForResult(Result result);
+
+KernelCheck VerifyKernel(const CryptoProvider& provider, const BootKeyrings& keyrings,
+                         policy::Purpose purpose, policy::Mode mode, const ImageSource& kernel);
+
+}  // namespace hvsig::hv
