@@ -1,22 +1,16 @@
-// Little-endian field access shared by the EFI parsers (callers bounds-check first).
+// Field access shared by the EFI parsers (callers bounds-check first).
 #pragma once
 
 #include <stdint.h>
 
+#include "core/little_endian.h"
 #include "hvsig/efi.h"
 
 namespace hvsig::efi {
 
-inline uint16_t Le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-
-inline uint32_t Le32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
-
-inline uint64_t Le64(const uint8_t* p) {
-  return Le32(p) | (static_cast<uint64_t>(Le32(p + 4)) << 32);
-}
+using ::hvsig::Le16;
+using ::hvsig::Le32;
+using ::hvsig::Le64;
 
 // The 16 bytes of an EFI_TIME.
 EfiTime DecodeEfiTime(const uint8_t* p);

@@ -3,6 +3,8 @@
 // that start as 32-bit file fields, so no sum below can wrap.
 #include "hvsig/pe.h"
 
+#include "core/little_endian.h"
+
 namespace hvsig::pe {
 namespace {
 
@@ -25,12 +27,6 @@ constexpr uint32_t kWinCertHeaderSize = 8;
 constexpr uint16_t kWinCertRevision2 = 0x0200;
 constexpr uint16_t kWinCertTypePkcsSignedData = 0x0002;
 constexpr uint64_t kMaxImageSize = 0xffffffffull;
-
-uint16_t Le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t Le32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
 
 // Reads a header field region; a region past the end of the file is `truncated` at `offset`.
 Result ReadAt(const ImageSource& image, uint64_t offset, uint8_t* out, size_t length,
