@@ -82,7 +82,23 @@ TEST(HvConcurrency, ThreadsAreSerialized) {
       }
     });
   }
+  // A tool reading images and logs meanwhile.
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    while (!stop.load()) {
+      for (uint8_t type : {0, 1}) {
+        auto image = kexec.ActiveImage(type);
+        if (image != nullptr) {
+          EXPECT_EQ(image->segments.size(), 1u);
+        }
+      }
+      (void)kexec.Events();
+      (void)kexec.Console();
+    }
+  });
   for (std::thread& t : threads) t.join();
+  stop.store(true);
+  reader.join();
   kexec.SetInsideHookForTest(nullptr, nullptr);
   EXPECT_EQ(exclusive.overlaps.load(), 0);
   EXPECT_GT(kexec.ContinuationCount(), 0u) << "callers did meet IN_HYPERCALL";

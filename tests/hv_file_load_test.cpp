@@ -287,7 +287,20 @@ TEST(HvFileLoadDebian, SignedKernelLoadsAndExecsUnderSecureBoot) {
   EXPECT_EQ(B(out.kernel_sha256), hvsig::test::FromHex(digest));
   const std::string serial = OsslsigncodeField(hvsig::test::DebianKernel(), "Serial");
   EXPECT_EQ(B(out.signer_serial, out.signer_serial_len), hvsig::test::FromHex(serial));
-  EXPECT_NE(B(out.signer_subject_sha256), Bytes(32, 0));
+  // Oracle: the signer certificate from the signature (osslsigncode, openssl), its subject Name
+  // DER hashed by Python's cryptography.
+  const std::string subject_hash = Cached("vmlinuz.signer-subject-sha256", [](const std::string& path) {
+    const std::string p7 = path + ".p7";
+    hvsig::test::Sh("osslsigncode extract-signature -in " + ShellQuote(hvsig::test::DebianKernel()) +
+                    " -out " + ShellQuote(p7) + " >/dev/null && openssl pkcs7 -inform DER -in " + ShellQuote(p7) +
+                    " -print_certs | openssl x509 -outform DER | python3 -c 'import sys, hashlib; "
+                    "from cryptography import x509; "
+                    "c = x509.load_der_x509_certificate(sys.stdin.buffer.read()); "
+                    "print(hashlib.sha256(c.subject.public_bytes()).hexdigest())' > " + ShellQuote(path));
+    std::filesystem::remove(p7);
+  });
+  EXPECT_EQ(B(out.signer_subject_sha256),
+            hvsig::test::FromHex(hvsig::test::Trim(RunCommand("cat " + ShellQuote(subject_hash)).out)));
 
   auto image = m.kexec.ActiveImage(0);
   ASSERT_NE(image, nullptr);
@@ -316,6 +329,32 @@ TEST(HvFileLoadDebian, SignedKernelLoadsAndExecsUnderSecureBoot) {
   EXPECT_EQ(h.boot_params_maddr, image->boot_params_maddr);
   EXPECT_EQ(B(h.kernel_sha256), B(out.kernel_sha256));
   EXPECT_TRUE(m.ConsoleHas("trusted (purpose kexec, keyring platform"));
+}
+
+// One EFI_SIGNATURE_LIST of type EFI_CERT_SHA256_GUID holding `digest` (UEFI 2.x 32.4.1).
+Bytes Sha256Esl(const Bytes& digest) {
+  const Bytes type = {0x26, 0x16, 0xc4, 0xc1, 0x4c, 0x50, 0x92, 0x40,
+                      0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28};
+  Bytes esl = type;
+  auto put32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) esl.push_back(static_cast<uint8_t>(v >> (8 * i))); };
+  put32(28 + 16 + 32);  // SignatureListSize
+  put32(0);             // SignatureHeaderSize
+  put32(16 + 32);       // SignatureSize
+  esl.insert(esl.end(), 16, 0xab);  // SignatureOwner
+  esl.insert(esl.end(), digest.begin(), digest.end());
+  return esl;
+}
+
+TEST(HvFileLoadDebian, RevokedKernelHashIsRejected) {
+  const Bytes digest = hvsig::test::FromHex(OsslsigncodeField(hvsig::test::DebianKernel(), "Calculated message digest"));
+  ASSERT_EQ(digest.size(), 32u);
+  MachineConfig config = SecureBootMachine();
+  config.keyrings.dbx_esl = Sha256Esl(digest);
+  Machine m(config);
+  xen_kexec_file_load_t out{};
+  EXPECT_EQ(m.FileLoad(DebianBuffers(hvsig::test::DebianKernel()), 0, 0, &out), -EKEYREJECTED);
+  EXPECT_STREQ(ResultName(static_cast<Result>(out.reason)), "RevokedImageHash");
+  EXPECT_EQ(Status(m.kexec, m.guest, 0), 0);
 }
 
 TEST(HvFileLoadDebian, CrashKernelLoadsInsideTheCrashRange) {

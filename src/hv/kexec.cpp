@@ -197,23 +197,27 @@ bool Kexec::Kexeced(Handoff& out) const {
 }
 
 std::unique_ptr<ImageView> Kexec::ActiveImage(uint8_t type) const {
-  // Taking IN_HYPERCALL here would make readers spin; the test and tool callers read while no
-  // op runs, and the lock orders their read after the last op's log line.
-  std::lock_guard<std::mutex> guard(log_lock_);
   unsigned base = 0;
   unsigned long bit = 0;
   if (!GetBits(type, base, bit)) return nullptr;
-  const unsigned long flags = flags_.load(std::memory_order_acquire);
+  // A tool reads like an op: under IN_HYPERCALL, waiting its turn instead of continuing.
+  while (flags_.fetch_or(kFlagInHypercall, std::memory_order_acquire) & kFlagInHypercall) {
+    std::this_thread::yield();
+  }
+  std::unique_ptr<ImageView> view;
+  const unsigned long flags = flags_.load(std::memory_order_relaxed);
   const unsigned slot = base + ((flags & bit) ? 1 : 0);
-  if (!(flags & (1ul << slot)) || !slots_[slot]) return nullptr;
-  const Image& image = *slots_[slot];
-  auto view = std::make_unique<ImageView>();
-  view->type = image.type;
-  view->arch = image.arch;
-  view->entry_maddr = image.entry_maddr;
-  view->boot_params_maddr = image.boot_params_maddr;
-  view->file_loaded = image.file_loaded;
-  for (const Image::Segment& s : image.segments) view->segments.push_back({s.dest_maddr, s.dest_size, s.buf});
+  if ((flags & (1ul << slot)) && slots_[slot]) {
+    const Image& image = *slots_[slot];
+    view = std::make_unique<ImageView>();
+    view->type = image.type;
+    view->arch = image.arch;
+    view->entry_maddr = image.entry_maddr;
+    view->boot_params_maddr = image.boot_params_maddr;
+    view->file_loaded = image.file_loaded;
+    for (const Image::Segment& s : image.segments) view->segments.push_back({s.dest_maddr, s.dest_size, s.buf});
+  }
+  flags_.fetch_and(~kFlagInHypercall, std::memory_order_release);
   return view;
 }
 

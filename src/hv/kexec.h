@@ -125,11 +125,11 @@ class Kexec {
   const std::string& BootError() const { return boot_error_; }
   policy::Mode Mode() const { return mode_; }
 
-  // Tool interfaces (take the console lock; safe while ops run).
+  // Tool interfaces, safe while ops run (the measured-load log is Events()).
   std::vector<std::string> Console() const;
   std::vector<LoadEvent> Events() const;
   bool Kexeced(Handoff& out) const;
-  // The image the next exec of `type` would run (nullptr: none), copied out.
+  // The image the next exec of `type` would run (nullptr: none), copied out under IN_HYPERCALL.
   std::unique_ptr<ImageView> ActiveImage(uint8_t type) const;
   uint64_t ContinuationCount() const { return continuations_.load(std::memory_order_relaxed); }
 
@@ -167,7 +167,7 @@ class Kexec {
   std::unique_ptr<BootKeyrings> keyrings_;
 
   // kexec_flags: bits 0-3 slot present, then DEFAULT_POS, CRASH_POS, IN_PROGRESS, IN_HYPERCALL.
-  std::atomic<unsigned long> flags_{0};
+  mutable std::atomic<unsigned long> flags_{0};
   std::array<std::unique_ptr<Image>, 4> slots_;
   Handoff handoff_{};
   uint32_t next_sequence_ = 1;
