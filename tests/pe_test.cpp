@@ -17,6 +17,7 @@
 #include "hvsig/crypto_openssl.h"
 #include "hvsig/pe.h"
 #include "hvsig/x509.h"
+#include "authenticode_support.h"
 #include "test_support.h"
 
 namespace hvsig::test {

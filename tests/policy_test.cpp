@@ -460,7 +460,7 @@ CoreRun Decide(const std::string& image, const policy::Keyrings& keyrings,
 }
 
 std::string SignedKernel(const std::string& name, const Credential& signer) {
-  const std::string unsigned_kernel = UnsignedKernel();  // Cached calls may not nest (one lock)
+  const std::string unsigned_kernel = UnsignedKernel();
   return Cached("policy-" + name + ".efi",
                 [&](const std::string& out) { SbSign(unsigned_kernel, out, signer); });
 }

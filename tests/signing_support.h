@@ -10,6 +10,7 @@
 #include <string>
 
 #include "authenticode_support.h"
+#include "test_support.h"
 
 namespace hvsig::test {
 
@@ -26,36 +27,13 @@ inline void Sh(const std::string& command) {
   if (r.exit_code != 0) throw std::runtime_error("command failed: " + command + "\n" + r.out);
 }
 
-inline std::string Trim(const std::string& s) {
-  const size_t first = s.find_first_not_of(" \t\n");
-  const size_t last = s.find_last_not_of(" \t\n");
-  return first == std::string::npos ? std::string() : s.substr(first, last - first + 1);
-}
-
-inline Bytes FromHex(const std::string& text) {
-  Bytes out;
-  std::string digits;
-  for (char c : text) {
-    if (isxdigit(static_cast<unsigned char>(c))) digits += c;
-  }
-  for (size_t i = 0; i + 1 < digits.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-inline std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// kWork/name, made once for all test processes (ctest runs them in parallel): under a lock,
-// only if absent, built at a temporary path and renamed into place so that an interrupted run
-// leaves nothing half made.
+// kWork/name, made once for all test processes (ctest runs them in parallel): under a lock of
+// its own (so a make step may itself use Cached for other names), only if absent, built at a
+// temporary path and renamed into place so that an interrupted run leaves nothing half made.
 inline std::string Cached(const std::string& name, const std::function<void(const std::string&)>& make) {
   std::filesystem::create_directories(kWork);
   const std::string path = kWork + "/" + name;
-  FileLock lock(kWork + "/.lock");
+  FileLock lock(path + ".lock");
   if (!FileExists(path)) {
     const std::string tmp = path + ".tmp";
     std::filesystem::remove_all(tmp);

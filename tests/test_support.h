@@ -3,28 +3,115 @@
 // bytes and OpenSSL digests. One version of each; a test file keeps only what it alone needs.
 #pragma once
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdint>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include <cctype>
-#include <cstdint>
-#include <initializer_list>
-#include <memory>
-#include <random>
-#include <string>
-#include <utility>
-#include <vector>
-
-// Bytes, ReadFile, WriteFile, FileExists, Get/PutLe16/32, ShellQuote, RunCommand, FileLock:
-// general helpers that predate this file and still live there.
-#include "authenticode_support.h"
 #include "hvsig/crypto.h"
 #include "hvsig/input.h"
 #include "hvsig/x509.h"
 
 namespace hvsig::test {
+
+using Bytes = std::vector<uint8_t>;
+
+inline Bytes ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw std::runtime_error("cannot read " + path);
+  return Bytes(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+inline void WriteFile(const std::string& path, const Bytes& bytes) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!file) throw std::runtime_error("cannot write " + path);
+}
+
+inline bool FileExists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+inline uint16_t GetLe16(const Bytes& b, uint64_t at) {
+  return static_cast<uint16_t>(b.at(at) | (b.at(at + 1) << 8));
+}
+inline uint32_t GetLe32(const Bytes& b, uint64_t at) {
+  return static_cast<uint32_t>(GetLe16(b, at)) | (static_cast<uint32_t>(GetLe16(b, at + 2)) << 16);
+}
+inline void PutLe16(Bytes& b, uint64_t at, uint16_t v) {
+  b.at(at) = static_cast<uint8_t>(v);
+  b.at(at + 1) = static_cast<uint8_t>(v >> 8);
+}
+inline void PutLe32(Bytes& b, uint64_t at, uint32_t v) {
+  PutLe16(b, at, static_cast<uint16_t>(v));
+  PutLe16(b, at + 2, static_cast<uint16_t>(v >> 16));
+}
+
+inline std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+struct CommandResult {
+  int exit_code = -1;  // -1: killed by a signal
+  std::string out;     // stdout
+};
+
+// Runs a /bin/sh command line; stderr goes to the test log.
+inline CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, n);
+  const int status = pclose(pipe);
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
+}
+
+// Holds an exclusive flock on a file while alive: serializes one-time work between the test
+// processes ctest runs in parallel.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) : fd_(open(path.c_str(), O_CREAT | O_RDWR, 0644)) {
+    if (fd_ < 0 || flock(fd_, LOCK_EX) != 0) throw std::runtime_error("cannot lock " + path);
+  }
+  ~FileLock() { close(fd_); }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 
 inline Input In(const Bytes& bytes) { return Input(bytes.data(), bytes.size()); }
 
