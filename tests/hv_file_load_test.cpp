@@ -123,8 +123,10 @@ TEST(HvFileLoad, ErrnoPathsInOrder) {
   Machine off;
   EXPECT_EQ(off.FileLoad({Bytes(4096, 0x41), ok.initrd, ok.cmdline, {}}, 0, 0), -ELIBBAD);
   EXPECT_TRUE(off.ConsoleHas("bzImage loader"));
-  // A detached initrd signature: not supported by the core yet.
-  EXPECT_EQ(off.FileLoad({ok.kernel, ok.initrd, ok.cmdline, Bytes(100, 0x30)}, 0, 0), -EOPNOTSUPP);
+  // Both the kernel and the initrd signature are judged; ELIBBAD comes before EBADMSG.
+  EXPECT_EQ(m.FileLoad({Bytes(4096, 0x41), ok.initrd, ok.cmdline, Bytes(100, 0x30)}, 0, 0, &out),
+            -ELIBBAD);
+  EXPECT_STREQ(ResultName(static_cast<Result>(out.reason)), "PeBadDosMagic");
   EXPECT_EQ(Status(m.kexec, m.guest, 0), 0);
   EXPECT_EQ(Status(off.kexec, off.guest, 0), 0);
   EXPECT_TRUE(m.kexec.Events().empty());
@@ -309,7 +311,7 @@ TEST(HvFileLoadDebian, SignedKernelLoadsAndExecsUnderSecureBoot) {
     if (s.dest_maddr == image->boot_params_maddr) params = &s;
   }
   ASSERT_NE(params, nullptr);
-  EXPECT_EQ(params->buf.at(0x1ec), 2) << "boot_params.secure_boot: enabled";
+  EXPECT_EQ(params->buf.at(0x1ec), 3) << "boot_params.secure_boot: efi_secureboot_mode_enabled";
   EXPECT_EQ(params->buf.at(0x1e8), StandardMachine().e820.size()) << "e820_entries";
 
   const std::vector<LoadEvent> events = m.kexec.Events();
@@ -331,18 +333,25 @@ TEST(HvFileLoadDebian, SignedKernelLoadsAndExecsUnderSecureBoot) {
   EXPECT_TRUE(m.ConsoleHas("trusted (purpose kexec, keyring platform"));
 }
 
-// One EFI_SIGNATURE_LIST of type EFI_CERT_SHA256_GUID holding `digest` (UEFI 2.x 32.4.1).
-Bytes Sha256Esl(const Bytes& digest) {
-  const Bytes type = {0x26, 0x16, 0xc4, 0xc1, 0x4c, 0x50, 0x92, 0x40,
-                      0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28};
+// One EFI_SIGNATURE_LIST of `type` holding one entry (UEFI 2.x 32.4.1).
+Bytes Esl(const Bytes& type, const Bytes& entry) {
   Bytes esl = type;
   auto put32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) esl.push_back(static_cast<uint8_t>(v >> (8 * i))); };
-  put32(28 + 16 + 32);  // SignatureListSize
-  put32(0);             // SignatureHeaderSize
-  put32(16 + 32);       // SignatureSize
+  put32(static_cast<uint32_t>(28 + 16 + entry.size()));  // SignatureListSize
+  put32(0);                                              // SignatureHeaderSize
+  put32(static_cast<uint32_t>(16 + entry.size()));       // SignatureSize
   esl.insert(esl.end(), 16, 0xab);  // SignatureOwner
-  esl.insert(esl.end(), digest.begin(), digest.end());
+  esl.insert(esl.end(), entry.begin(), entry.end());
   return esl;
+}
+// EFI_CERT_SHA256_GUID, EFI_CERT_X509_GUID.
+Bytes Sha256Esl(const Bytes& digest) {
+  return Esl({0x26, 0x16, 0xc4, 0xc1, 0x4c, 0x50, 0x92, 0x40, 0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93,
+              0x43, 0x28}, digest);
+}
+Bytes X509Esl(const Bytes& certificate) {
+  return Esl({0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a, 0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b,
+              0xf0, 0x72}, certificate);
 }
 
 TEST(HvFileLoadDebian, RevokedKernelHashIsRejected) {
@@ -412,6 +421,129 @@ TEST(HvFileLoadDebian, SecureBootRejections) {
   EXPECT_EQ(log.FileLoad(unsigned_kernel, 0, 0, &out), 0);
   EXPECT_STREQ(ResultName(static_cast<Result>(out.reason)), "ImageNotSigned");
   EXPECT_EQ(log.kexec.Events().size(), 2u);
+}
+
+// ---- Detached initrd signatures (openssl cms, made at test time) -----------------------------
+
+struct InitrdSigning {
+  hvsig::test::SigningIdentity id = hvsig::test::Identity("hv-initrd", hvsig::test::KeyType::Rsa2048);
+  MachineConfig Config(bool require) const {
+    MachineConfig config = SecureBootMachine();
+    config.keyrings.builtin_certs.push_back(hvsig::test::CertificateDer(id.ca.cert));
+    config.require_initrd_signature = require;
+    return config;
+  }
+};
+
+TEST(HvFileLoadDebian, SignedInitrdLoadsAndItsSignerIsMeasured) {
+  InitrdSigning s;
+  Machine m(s.Config(true));
+  FileBuffers b = DebianBuffers(hvsig::test::DebianKernel());
+  for (const char* extra : {"", "-noattr"}) {
+    SCOPED_TRACE(extra);
+    b.initrd_sig = hvsig::test::CmsSign("hv-initrd", b.initrd, s.id.signer, extra);
+    xen_kexec_file_load_t out{};
+    ASSERT_EQ(m.FileLoad(b, 0, 0, &out), 0);
+    EXPECT_EQ(out.verdict, XEN_KEXEC_FILE_VERDICT_TRUSTED) << "the kernel's verdict";
+    EXPECT_EQ(out.reason, 0);
+  }
+  const std::vector<LoadEvent> events = m.kexec.Events();
+  ASSERT_EQ(events.size(), 2u);
+  const LoadEvent& e = events.back();
+  EXPECT_EQ(e.initrd_verdict, KernelVerdict::Trusted);
+  ASSERT_TRUE(e.initrd_signer.present);
+  const Bytes signer_der = hvsig::test::CertificateDer(s.id.signer.cert);
+  Certificate signer;
+  ASSERT_EQ(ParseCertificate(BuiltinProvider(), hvsig::test::In(signer_der), signer), Result::Success);
+  EXPECT_EQ(B(e.initrd_signer.subject_sha256), Sha256Of(Bytes(signer.subject.begin(), signer.subject.end())));
+  EXPECT_EQ(B(e.initrd_sha256), Sha256Of(b.initrd));
+  EXPECT_TRUE(e.signer.present) << "the kernel's signer is recorded as before";
+  EXPECT_NE(B(e.signer.subject_sha256), B(e.initrd_signer.subject_sha256));
+  EXPECT_TRUE(m.ConsoleHas("initrd: trusted (keyring builtin"));
+  EXPECT_EQ(Status(m.kexec, m.guest, 0), 1);
+}
+
+TEST(HvFileLoadDebian, InitrdSignatureRejectionsChangeNothing) {
+  InitrdSigning s;
+  const FileBuffers good = [&] {
+    FileBuffers b = DebianBuffers(hvsig::test::DebianKernel());
+    b.initrd_sig = hvsig::test::CmsSign("hv-initrd-good", b.initrd, s.id.signer);
+    return b;
+  }();
+  const hvsig::test::SigningIdentity unknown =
+      hvsig::test::Identity("hv-initrd-unknown", hvsig::test::KeyType::P256);
+  FileBuffers tampered = good;
+  tampered.initrd[tampered.initrd.size() / 2] ^= 0x01;
+  FileBuffers foreign = good;
+  foreign.initrd_sig = hvsig::test::CmsSign("hv-initrd-unknown", good.initrd, unknown.signer);
+  FileBuffers garbage = good;
+  garbage.initrd_sig = Bytes(good.initrd_sig.begin(), good.initrd_sig.begin() + 40);
+  FileBuffers unsigned_initrd = good;
+  unsigned_initrd.initrd_sig.clear();
+  FileBuffers revoked = good;  // the same signature on a machine whose dbx lists the signer
+
+  struct Case {
+    const char* name;
+    const FileBuffers* buffers;
+    bool require;
+    long rc;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"tampered", &tampered, false, -EKEYREJECTED, "MessageDigestMismatch"},
+      {"unknown signer", &foreign, false, -ENOKEY, "NotTrusted"},
+      {"garbage", &garbage, false, -EBADMSG, "DerTruncated"},
+      {"required, none given", &unsigned_initrd, true, -ENODATA, "ImageNotSigned"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Machine m(s.Config(c.require));
+    // A loaded image and its event stay as they were.
+    ASSERT_EQ(m.FileLoad(good, 0, 0), 0);
+    const auto before = m.kexec.ActiveImage(0);
+    xen_kexec_file_load_t out{};
+    EXPECT_EQ(m.FileLoad(*c.buffers, 0, 0, &out), c.rc);
+    EXPECT_EQ(out.magic, XEN_KEXEC_FILE_MAGIC);
+    EXPECT_EQ(out.verdict, XEN_KEXEC_FILE_VERDICT_REJECTED);
+    EXPECT_STREQ(ResultName(static_cast<Result>(out.reason)), c.reason);
+    EXPECT_EQ(m.kexec.Events().size(), 1u);
+    const auto after = m.kexec.ActiveImage(0);
+    ASSERT_NE(after, nullptr);
+    ASSERT_EQ(after->segments.size(), before->segments.size());
+    for (size_t i = 0; i < after->segments.size(); ++i) {
+      EXPECT_EQ(after->segments[i].buf, before->segments[i].buf);
+    }
+    // A fresh machine stays empty.
+    Machine fresh(s.Config(c.require));
+    EXPECT_EQ(fresh.FileLoad(*c.buffers, 0, 0), c.rc);
+    EXPECT_EQ(Status(fresh.kexec, fresh.guest, 0), 0);
+    EXPECT_TRUE(fresh.kexec.Events().empty());
+  }
+
+  MachineConfig dbx = s.Config(false);
+  dbx.keyrings.dbx_esl = X509Esl(hvsig::test::CertificateDer(s.id.signer.cert));
+  Machine m(dbx);
+  xen_kexec_file_load_t out{};
+  EXPECT_EQ(m.FileLoad(revoked, 0, 0, &out), -EKEYREJECTED);
+  EXPECT_STREQ(ResultName(static_cast<Result>(out.reason)), "RevokedCertificate");
+  EXPECT_EQ(Status(m.kexec, m.guest, 0), 0);
+
+  // Without a requirement an unsigned initrd loads; with NO_INITRAMFS nothing is required.
+  Machine plain(s.Config(false));
+  EXPECT_EQ(plain.FileLoad(unsigned_initrd, 0, 0), 0);
+  Machine required(s.Config(true));
+  EXPECT_EQ(required.FileLoad({good.kernel, {}, good.cmdline, {}}, 0, KEXEC_FILE_NO_INITRAMFS), 0);
+  // Mode log: a rejected initrd loads, and the OUT verdict says what enforce would have done.
+  MachineConfig log_config = s.Config(true);
+  log_config.secure_boot = false;
+  log_config.mode = policy::Mode::Log;
+  Machine log(log_config);
+  EXPECT_EQ(log.FileLoad(tampered, 0, 0, &out), 0);
+  EXPECT_EQ(out.verdict, XEN_KEXEC_FILE_VERDICT_REJECTED);
+  EXPECT_STREQ(ResultName(static_cast<Result>(out.reason)), "MessageDigestMismatch");
+  ASSERT_EQ(log.kexec.Events().size(), 1u);
+  EXPECT_EQ(log.kexec.Events()[0].initrd_verdict, KernelVerdict::Rejected);
+  EXPECT_FALSE(log.kexec.Events()[0].initrd_signer.present);
 }
 
 }  // namespace

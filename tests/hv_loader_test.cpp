@@ -284,7 +284,8 @@ void ExpectZeroPage(const Loaded& l, const std::vector<E820Entry>& expected_e820
   EXPECT_EQ(Le(p, 0x1e0, 4), mem_k);
 
   EXPECT_EQ(Le(p, 0x070, 8), l.env.acpi_rsdp_addr);
-  EXPECT_EQ(p[0x1ec], l.env.secure_boot ? 2 : 1) << "efi_secureboot_mode enabled/disabled";
+  // include/linux/efi.h: enum efi_secureboot_mode { unset, unknown, disabled, enabled }.
+  EXPECT_EQ(p[0x1ec], l.env.secure_boot ? 3 : 2) << "efi_secureboot_mode enabled/disabled";
 
   // EFI: efi_info and the SETUP_EFI setup_data chain.
   const uint64_t setup_data = Le(p, 0x250, 8);
@@ -586,7 +587,7 @@ TEST(HvLoaderDebian, ProbeAndDefaultImage) {
   }
   EXPECT_GE(image.initrd_maddr, 16 * kMiB);
   ExpectZeroPage(l, env.e820);
-  EXPECT_EQ(Find(image, SegmentKind::BootParams).buf[0x1ec], 2) << "the next kernel stays locked down";
+  EXPECT_EQ(Find(image, SegmentKind::BootParams).buf[0x1ec], 3) << "efi_secureboot_mode_enabled: the next kernel stays locked down";
 }
 
 TEST(HvLoaderDebian, NoInitrdNoEfiSecureBootOff) {

@@ -152,4 +152,26 @@ inline void SbSign(const std::string& in, const std::string& out, const Credenti
      ShellQuote(out) + " " + ShellQuote(in) + " >/dev/null 2>&1");
 }
 
+// A detached CMS signature (DER) over `content`, as Linux's sign-file and IMA tools make them:
+// `openssl cms -sign -binary -md sha256` plus `extra` (-noattr, -nocerts, -keyid, -nodetach).
+// The files are named after tag in the work directory.
+inline Bytes CmsSign(const std::string& tag, const Bytes& content, const Credential& signer,
+                     const std::string& extra = "") {
+  const std::string in = kWork + "/cms-" + tag + ".in";
+  const std::string out = kWork + "/cms-" + tag + ".p7s";
+  WriteFile(in, content);
+  Sh("openssl cms -sign -binary -outform DER -md sha256 -signer " + ShellQuote(signer.cert) +
+     " -inkey " + ShellQuote(signer.key) + " " + extra + " -in " + ShellQuote(in) + " -out " +
+     ShellQuote(out));
+  return ReadFile(out);
+}
+
+// A PEM certificate's DER (cached next to it).
+inline Bytes CertificateDer(const std::string& pem_cert) {
+  const std::string name = pem_cert.substr(pem_cert.rfind('/') + 1) + ".der";
+  return ReadFile(Cached(name, [&](const std::string& out) {
+    Sh("openssl x509 -in " + ShellQuote(pem_cert) + " -outform DER -out " + ShellQuote(out));
+  }));
+}
+
 }  // namespace hvsig::test

@@ -71,6 +71,13 @@ struct SignatureVerdict {
   int8_t anchor_group;   // position of that AnchorSet in the chain, -1 if none
 };
 
+// Scratch for chain building (kept in the caller's state so no stack frame holds several
+// certificates).
+struct ChainScratch {
+  Certificate current;
+  Certificate candidate;
+};
+
 // Caller-owned state of one verification (about 40 KiB: allocate it, do not put it on a
 // hypervisor stack).
 struct Verification {
@@ -85,9 +92,7 @@ struct Verification {
   uint8_t digest_count;
   DigestAlg digest_algs[pe::AuthenticodeHasher::kMaxAlgorithms];
   uint8_t digests[pe::AuthenticodeHasher::kMaxAlgorithms][kMaxDigestLength];
-  // Scratch for chain building (kept here so no stack frame holds several certificates).
-  Certificate current;
-  Certificate candidate;
+  ChainScratch chain;
   // The overall verdict: Success means trusted.
   Result verdict;
   Error error;          // names the check that decided a rejection
@@ -108,5 +113,34 @@ Result Evaluate(const CryptoProvider& provider, const AnchorSet& anchors, const 
 Result VerifyImage(const CryptoProvider& provider, const ImageSource& image,
                    const AnchorSet& anchors, const Options& options, MutableBytes storage,
                    Verification& v);
+
+// ---- Detached signatures -------------------------------------------------------------------
+// CMS SignedData over id-data without eContent, the content supplied by the caller (Linux's
+// module and IMA signatures, `openssl cms -sign -binary`): one SignerInfo; certificates
+// optional: a signer the signature does not carry is looked up among the anchors by
+// issuer+serial or subjectKeyIdentifier (as Linux looks it up in its keyrings), and one nobody
+// names is NotTrusted; signed attributes optional: with them contentType must be id-data and
+// messageDigest the content's digest, and the signature covers them; without them it covers
+// the content digest itself. The same rules as Authenticode for the rest (SHA-1 refused,
+// signingTime within the signer's validity, chain to an anchor).
+struct DetachedVerification {
+  pkcs7::SignedData signed_data;  // views into the signature, which must outlive this
+  bool hashed;
+  uint8_t content_digest[kMaxDigestLength];  // in signed_data.signer.digest_alg
+  // image_digest: the content's; signed_digest and digest_match: the messageDigest attribute
+  // (false without signed attributes, where only the signature can tell).
+  SignatureVerdict verdict;
+  ChainScratch chain;
+  Error error;  // the deciding check; offsets are into the signature (ImageReadFailed: content)
+};
+
+// Parses the signature (pkcs7 Results).
+Result PrepareDetached(Input signature, DetachedVerification& d);
+// Digests the content in chunks with the signer's digest algorithm.
+Result HashDetached(const CryptoProvider& provider, const ImageSource& content,
+                    DetachedVerification& d);
+// Success means trusted by an anchor; may run again with other anchors.
+Result EvaluateDetached(const CryptoProvider& provider, const AnchorSet& anchors,
+                        const Options& options, DetachedVerification& d);
 
 }  // namespace hvsig::authenticode

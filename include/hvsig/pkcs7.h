@@ -1,5 +1,6 @@
-// PKCS#7 SignedData as Authenticode uses it (references §3 lists C, D, E): the parse produces
-// views into the signature blob; nothing is trusted or verified here (see authenticode.h).
+// PKCS#7 SignedData as Authenticode uses it (references §3 lists C, D, E), and detached CMS
+// signatures over id-data as Linux uses them for modules and IMA: the parse produces views into
+// the signature blob; nothing is trusted or verified here (see authenticode.h).
 #pragma once
 
 #include <stddef.h>
@@ -26,6 +27,12 @@ struct IndirectData {
   Input digest;       // DigestInfo.digest, DigestLength(digest_alg) octets
 };
 
+// What a SignedData encapsulates.
+enum class ContentKind : uint8_t {
+  Authenticode,  // SpcIndirectDataContent; signed attributes required
+  DetachedData,  // id-data without eContent (the caller has the content); attributes optional
+};
+
 struct SignerInfo {
   uint8_t version;             // 1: issuer+serial, 3: subjectKeyIdentifier
   bool identified_by_key_id;
@@ -33,6 +40,7 @@ struct SignerInfo {
   Input serial;                // magnitude (version 1)
   Input subject_key_id;        // (version 3)
   DigestAlg digest_alg;
+  bool has_signed_attributes;  // false: the signature covers the content digest directly
   Input signed_attributes;     // whole [0] IMPLICIT element as encoded
   Input message_digest;        // the messageDigest attribute's OCTET STRING
   bool has_signing_time;
@@ -45,14 +53,18 @@ struct SignerInfo {
 
 struct SignedData {
   Input der;                   // the whole ContentInfo
-  IndirectData indirect;
+  ContentKind kind;
+  IndirectData indirect;       // Authenticode only
   uint8_t certificate_count;
   Input certificates[kMaxCertificates];  // whole Certificate elements, unparsed
   SignerInfo signer;           // Authenticode requires exactly one
 };
 
-// Parses an Authenticode ContentInfo that occupies all of `der`.
-Result ParseAuthenticode(Input der, SignedData& out, der::Error* error = nullptr);
+// Parses a ContentInfo holding SignedData over content of `kind` that occupies all of `der`.
+Result ParseSignedData(Input der, ContentKind kind, SignedData& out, der::Error* error = nullptr);
+inline Result ParseAuthenticode(Input der, SignedData& out, der::Error* error = nullptr) {
+  return ParseSignedData(der, ContentKind::Authenticode, out, error);
+}
 
 // Where the DER of a WIN_CERTIFICATE payload ends: the payload may carry up to 7 zero bytes
 // after it (alignment); anything else is PeCertEntryBadPadding. der_length receives the length

@@ -168,4 +168,13 @@ Result Decide(const CryptoProvider& provider, const ImageSource& image, const Ke
               const Policy& policy, const authenticode::Options& options,
               authenticode::Verification& v, Decision& out);
 
+// The same for a detached signature over content the caller hashed (authenticode::
+// PrepareDetached, HashDetached): trust through the purpose's keyrings (first, then fallback),
+// revocation of the signature's certificates and its anchor. No SBAT, no hash authorization,
+// no module-signing EKU refusal (module-signing keys are what sign such content). The audit's
+// image_sha256 is the content's SHA-256 when the signer used SHA-256.
+Result DecideDetached(const CryptoProvider& provider, const Keyrings& keyrings,
+                      const Policy& policy, const authenticode::Options& options,
+                      authenticode::DetachedVerification& d, Decision& out);
+
 }  // namespace hvsig::policy

@@ -53,8 +53,9 @@ constexpr uint16_t kXlfCanBeLoadedAbove4G = 0x02;
 constexpr uint16_t kMinProtocol = 0x020c;
 // boot.rst assigns 0xD to kexec-tools; Linux's own kexec_file uses the same ID.
 constexpr uint8_t kKexecLoaderType = 0xd0;
-constexpr uint8_t kSecureBootDisabled = 1;  // enum efi_secureboot_mode
-constexpr uint8_t kSecureBootEnabled = 2;
+// Linux's enum efi_secureboot_mode: unset 0, unknown 1, disabled 2, enabled 3.
+constexpr uint8_t kSecureBootDisabled = 2;
+constexpr uint8_t kSecureBootEnabled = 3;
 constexpr uint32_t kEfiLoaderSignature64 = 0x34364c45;  // "EL64": a 64-bit EFI firmware
 constexpr uint32_t kSetupEfi = 4;
 constexpr std::size_t kSetupDataHeaderSize = 16;  // struct setup_data: next, type, len

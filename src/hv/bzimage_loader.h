@@ -70,7 +70,7 @@ struct BootEnvironment {
   // Where segments may go. Default images: intersected with e820 RAM. Crash images: the crash
   // range (reserved at boot, so it is RAM for the crash kernel whatever e820 calls it).
   MemoryRange window;
-  bool secure_boot = false;     // -> boot_params.secure_boot (2 = enabled, 1 = disabled)
+  bool secure_boot = false;     // -> boot_params.secure_boot (efi_secureboot_mode: 3 = enabled, 2 = disabled)
   EfiEnvironment efi;
   uint64_t acpi_rsdp_addr = 0;  // -> boot_params.acpi_rsdp_addr (0 = let the kernel search)
   bool allow_above_4g = false;  // may segments (initrd included) be placed at or above 4 GiB

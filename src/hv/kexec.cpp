@@ -91,6 +91,16 @@ void Sha256(const CryptoProvider& provider, const uint8_t* data, size_t length, 
 
 // The kernel copy as the core reads it: views never cross a 4 KiB boundary, as they would not
 // over a kimage's page list.
+// Position of a verification errno in docs/abi.md's order (0, success, last).
+int ErrnoRank(int error) {
+  constexpr int kOrder[] = {-ELIBBAD, -EBADMSG, -EKEYREJECTED, -ENOKEY, -ENODATA};
+  for (size_t i = 0; i < sizeof kOrder / sizeof kOrder[0]; ++i) {
+    if (kOrder[i] == error) return static_cast<int>(i);
+  }
+  return error == 0 ? static_cast<int>(sizeof kOrder / sizeof kOrder[0]) + 1
+                    : static_cast<int>(sizeof kOrder / sizeof kOrder[0]);
+}
+
 struct PagedCopy {
   const std::vector<uint8_t>* bytes;
   static Result View(void* opaque, uint64_t offset, size_t max_length, Input& chunk) {
@@ -708,6 +718,7 @@ long Kexec::PrepareFileLoad(const xen_kexec_file_load_t& args, const GuestMemory
   const policy::Purpose purpose =
       args.type == KEXEC_TYPE_CRASH ? policy::Purpose::KexecCrash : policy::Purpose::Kexec;
   KernelCheck check;
+  KernelCheck initrd_check;
   if (mode_ != policy::Mode::Off) {
     PagedCopy paged{&kernel};
     const ImageSource source{kernel.size(), PagedCopy::View, &paged};
@@ -728,19 +739,23 @@ long Kexec::PrepareFileLoad(const xen_kexec_file_load_t& args, const GuestMemory
       Log(what + Format(", %s at offset %" PRIu64 " -> %s)%s", ResultName(check.reason),
                         check.reason_offset, ErrnoName(check.error),
                         check.accepted ? "; mode log: loading anyway" : ""));
-      if (!check.accepted) return check.error;
     } else {
       Log(what + Format(", keyring %s, signer subject %s)",
                         check.has_keyring ? keyring::KeyringName(check.keyring) : "-",
                         check.signer.present ? Hex(check.signer.subject_sha256, 8).c_str() : "-"));
     }
+    initrd_check = CheckInitrd(purpose, initrd, initrd_sig);
+    // Both checks run; the errno earliest in the documented order decides (docs/abi.md).
+    const bool initrd_decides = ErrnoRank(initrd_check.error) < ErrnoRank(check.error);
+    const KernelCheck& decisive = initrd_decides ? initrd_check : check;
+    if (initrd_decides) {
+      out.verdict = static_cast<uint16_t>(initrd_check.verdict);
+      out.reason = static_cast<uint16_t>(initrd_check.reason);
+    }
+    if (decisive.error != 0 && !decisive.accepted) return decisive.error;
   } else {
-    Log("(XEN) kexec: file_load: mode off: kernel not verified");
-  }
-  if (!initrd_sig.empty()) {
-    // The core has no detached PKCS#7 verifier yet (docs/abi.md).
-    Log("(XEN) kexec: file_load: detached initrd signatures are not supported (-EOPNOTSUPP)");
-    return -EOPNOTSUPP;
+    Log(Format("(XEN) kexec: file_load: mode off: kernel%s not verified",
+               initrd_sig.empty() ? "" : " and initrd signature"));
   }
 
   // The loader's environment: the machine as Xen knows it.
@@ -820,7 +835,41 @@ long Kexec::PrepareFileLoad(const xen_kexec_file_load_t& args, const GuestMemory
   event.anchor = check.anchor;
   event.has_keyring = check.has_keyring;
   event.keyring = check.keyring;
+  event.initrd_verdict = initrd_check.verdict;
+  if (initrd_check.verdict != KernelVerdict::Rejected) event.initrd_signer = initrd_check.signer;
   return 0;
+}
+
+// The initrd's detached signature, when given; when required and absent, the rejection
+// ENODATA. Logs the decision; verdict None when there is nothing to check.
+KernelCheck Kexec::CheckInitrd(policy::Purpose purpose, const std::vector<uint8_t>& initrd,
+                               const std::vector<uint8_t>& signature) {
+  KernelCheck check;
+  if (signature.empty()) {
+    if (!config_.require_initrd_signature || initrd.empty()) return check;
+    check.verdict = KernelVerdict::Rejected;
+    check.reason = Result::ImageNotSigned;
+    check.error = -ENODATA;
+    check.accepted = mode_ != policy::Mode::Enforce;
+    Log(Format("(XEN) kexec: file_load: initrd: rejected (policy requires a signature, none given"
+               " -> -ENODATA)%s", check.accepted ? "; mode log: loading anyway" : ""));
+    return check;
+  }
+  PagedCopy paged{&initrd};
+  const ImageSource source{initrd.size(), PagedCopy::View, &paged};
+  check = VerifyInitrd(provider_, *keyrings_, purpose, mode_, source,
+                       Input(signature.data(), signature.size()));
+  if (check.verdict == KernelVerdict::Rejected) {
+    Log(Format("(XEN) kexec: file_load: initrd: rejected (%s at signature offset %" PRIu64
+               " -> %s)%s", ResultName(check.reason), check.reason_offset, ErrnoName(check.error),
+               check.accepted ? "; mode log: loading anyway" : ""));
+  } else {
+    Log(Format("(XEN) kexec: file_load: initrd: %s (keyring %s, signer subject %s)",
+               KernelVerdictName(check.verdict),
+               check.has_keyring ? keyring::KeyringName(check.keyring) : "-",
+               check.signer.present ? Hex(check.signer.subject_sha256, 8).c_str() : "-"));
+  }
+  return check;
 }
 
 }  // namespace hvsig::hv

@@ -54,6 +54,9 @@ struct MachineConfig {
   bool file_load_implemented = true;  // false: op 7 is an unknown op (a stock 4.17)
   bool xen417_status_quirk = false;   // true: status tests the slot-position bit, as 4.17 does
   bool allow_above_4g = true;
+  // file-load requires a detached initrd signature (-ENODATA without one) in modes enforce and
+  // log; a given signature is verified whenever the mode is not off.
+  bool require_initrd_signature = false;
   FileLoadLimits limits;
   KeyringSources keyrings;    // loaded at boot (verify_kernel.h)
 };
@@ -72,6 +75,8 @@ struct LoadEvent {
   policy::Identity anchor;
   bool has_keyring;
   keyring::KeyringId keyring;
+  KernelVerdict initrd_verdict;    // None: no initrd signature verified
+  policy::Identity initrd_signer;  // present when a detached initrd signature vouched
 };
 
 struct Handoff {
@@ -155,6 +160,8 @@ class Kexec {
   int CheckAndCopySegments(uint8_t type, uint64_t entry, std::vector<RawSegment>& segments,
                            const GuestMemory* guest, Image& image);
   bool LegacyLoadPermitted(const char* op_name);
+  KernelCheck CheckInitrd(policy::Purpose purpose, const std::vector<uint8_t>& initrd,
+                          const std::vector<uint8_t>& signature);
 
   int SwapImages(uint8_t type, std::unique_ptr<Image> image);
   void Log(const std::string& line);

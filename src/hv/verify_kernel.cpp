@@ -50,6 +50,24 @@ KernelVerdict FromPolicy(policy::Verdict verdict) {
 // Where the signatures' copies go while they are parsed (the Debian kernel's is ~1.8 KiB).
 constexpr size_t kSignatureStorage = 64 << 10;
 
+struct DetachedState {
+  authenticode::DetachedVerification verification;
+  policy::Decision decision;
+};
+
+// The parts of a decision both checks report.
+void FromDecision(const policy::Decision& d, KernelCheck& check) {
+  check.verdict = FromPolicy(d.verdict);
+  check.accepted = d.accepted;
+  check.reason = d.verdict == policy::Verdict::Rejected ? d.error.result : Result::Success;
+  check.reason_offset = d.error.offset;
+  check.error = ErrnoForResult(check.reason);
+  check.signer = d.audit.signer;
+  check.anchor = d.audit.anchor;
+  check.has_keyring = d.has_keyring;
+  check.keyring = d.keyring;
+}
+
 struct VerifyState {
   authenticode::Verification verification;
   policy::Decision decision;
@@ -187,21 +205,32 @@ KernelCheck VerifyKernel(const CryptoProvider& provider, const BootKeyrings& key
   }
   policy::Decision& d = state->decision;
   policy::Decide(provider, kernel, keyrings.view, policy, options, v, d);
-
-  check.verdict = FromPolicy(d.verdict);
-  check.accepted = d.accepted;
-  check.reason = d.verdict == policy::Verdict::Rejected ? d.error.result : Result::Success;
-  check.reason_offset = d.error.offset;
-  check.error = ErrnoForResult(check.reason);
-  check.signer = d.audit.signer;
-  check.anchor = d.audit.anchor;
-  check.has_keyring = d.has_keyring;
-  check.keyring = d.keyring;
+  FromDecision(d, check);
   for (uint8_t i = 0; v.hashed && i < v.digest_count; ++i) {
     if (v.digest_algs[i] != DigestAlg::Sha256) continue;
     std::memcpy(check.sha256, v.digests[i], sizeof check.sha256);
     check.has_digest = true;
   }
+  return check;
+}
+
+KernelCheck VerifyInitrd(const CryptoProvider& provider, const BootKeyrings& keyrings,
+                         policy::Purpose purpose, policy::Mode mode, const ImageSource& initrd,
+                         Input signature) {
+  KernelCheck check;
+  auto state = std::make_unique<DetachedState>();
+  policy::Policy policy = policy::DefaultPolicy(purpose);
+  policy.mode = mode;
+  const authenticode::Options options;
+  authenticode::DetachedVerification& v = state->verification;
+  if (authenticode::PrepareDetached(signature, v) == Result::Success) {
+    authenticode::HashDetached(provider, initrd, v);
+  }
+  policy::Decision& d = state->decision;
+  policy::DecideDetached(provider, keyrings.view, policy, options, v, d);
+  FromDecision(d, check);
+  check.has_digest = v.hashed && v.signed_data.signer.digest_alg == DigestAlg::Sha256;
+  if (check.has_digest) std::memcpy(check.sha256, v.content_digest, sizeof check.sha256);
   return check;
 }
 

@@ -60,4 +60,10 @@ int ErrnoForResult(Result result);
 KernelCheck VerifyKernel(const CryptoProvider& provider, const BootKeyrings& keyrings,
                          policy::Purpose purpose, policy::Mode mode, const ImageSource& kernel);
 
+// The initrd against its detached PKCS#7/CMS signature (policy::DecideDetached), same keyrings
+// and purpose. sha256 is the initrd's SHA-256 when the signer used SHA-256.
+KernelCheck VerifyInitrd(const CryptoProvider& provider, const BootKeyrings& keyrings,
+                         policy::Purpose purpose, policy::Mode mode, const ImageSource& initrd,
+                         Input signature);
+
 }  // namespace hvsig::hv

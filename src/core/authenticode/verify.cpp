@@ -49,20 +49,36 @@ Result CheckValidity(const Certificate& cert, const Options& options) {
   return Result::Success;
 }
 
-Result FindSigner(const CryptoProvider& provider, const pkcs7::SignedData& sd, Certificate& out,
-                  uint8_t& index) {
-  const pkcs7::SignerInfo& signer = sd.signer;
+bool NamesSigner(const pkcs7::SignerInfo& signer, const Certificate& cert) {
+  return signer.identified_by_key_id ? cert.subject_key_id == signer.subject_key_id
+                                     : (cert.issuer == signer.issuer && cert.serial == signer.serial);
+}
+
+// Index of a signer found among the anchors rather than the signature's certificates.
+constexpr uint8_t kSignerIsAnchor = 0xff;
+
+// The signer's certificate: one the signature carries or, for a detached signature (which may
+// carry none, as Linux's module signatures), an anchor the SignerInfo names.
+Result FindSigner(const CryptoProvider& provider, const AnchorSet& anchors,
+                  const pkcs7::SignedData& sd, Certificate& out, uint8_t& index) {
   for (uint8_t i = 0; i < sd.certificate_count; ++i) {
     HVSIG_TRY(ParseCertificate(provider, sd.certificates[i], out));
-    const bool match = signer.identified_by_key_id
-                           ? out.subject_key_id == signer.subject_key_id
-                           : (out.issuer == signer.issuer && out.serial == signer.serial);
-    if (match) {
+    if (NamesSigner(sd.signer, out)) {
       index = i;
       return Result::Success;
     }
   }
-  return Result::SignerNotFound;
+  if (sd.kind != pkcs7::ContentKind::DetachedData) return Result::SignerNotFound;
+  for (const AnchorSet* set = &anchors; set != nullptr; set = set->next) {
+    for (size_t i = 0; i < set->count; ++i) {
+      if (!NamesSigner(sd.signer, set->certificates[i])) continue;
+      out = set->certificates[i];
+      index = kSignerIsAnchor;
+      return Result::Success;
+    }
+  }
+  // Linux's pkcs7_validate_trust: a signer no keyring knows is untrusted (ENOKEY), not malformed.
+  return Result::NotTrusted;
 }
 
 bool KeyFitsSignature(const SubjectPublicKeyInfo& key, const SignatureAlgorithm& alg) {
@@ -70,12 +86,17 @@ bool KeyFitsSignature(const SubjectPublicKeyInfo& key, const SignatureAlgorithm&
   return key.type == KeyType::Rsa;
 }
 
+// The signature covers the signed attributes or, without them, the content digest itself.
 Result VerifySignerSignature(const CryptoProvider& provider, const pkcs7::SignerInfo& signer,
-                             const Certificate& cert) {
+                             const Certificate& cert, const uint8_t* content_digest) {
   const SignatureAlgorithm& alg = signer.signature_algorithm;
   if (!KeyFitsSignature(cert.key, alg)) return Result::SignerKeyMismatch;
   uint8_t digest[kMaxDigestLength];
-  HVSIG_TRY(pkcs7::DigestSignedAttributes(provider, signer, digest));
+  if (signer.has_signed_attributes) {
+    HVSIG_TRY(pkcs7::DigestSignedAttributes(provider, signer, digest));
+  } else {
+    __builtin_memcpy(digest, content_digest, DigestLength(signer.digest_alg));
+  }
   const Input digest_view(digest, DigestLength(signer.digest_alg));
   switch (alg.kind) {
     case SignatureKind::RsaPkcs1:
@@ -121,12 +142,12 @@ const Certificate* FindAnchor(const CryptoProvider& provider, const AnchorSet& a
   return nullptr;
 }
 
-// Walks from the signer (in v.current) up through the signature's own certificates until an
+// Walks from the signer (in current) up through the signature's own certificates until an
 // anchor vouches. Each link's signature is verified before it is followed.
 Result BuildChain(const CryptoProvider& provider, const AnchorSet& anchors,
                   const Options& options, const pkcs7::SignedData& sd, uint8_t signer_index,
-                  Verification& v, SignatureVerdict& verdict) {
-  uint32_t visited = 1u << signer_index;
+                  ChainScratch& v, SignatureVerdict& verdict) {
+  uint32_t visited = signer_index == kSignerIsAnchor ? 0 : 1u << signer_index;
   verdict.chain_length = 0;
   for (size_t depth = 0; depth < kMaxChainDepth; ++depth) {
     verdict.chain[verdict.chain_length++] = v.current.der;
@@ -154,17 +175,55 @@ Result BuildChain(const CryptoProvider& provider, const AnchorSet& anchors,
   return Result::ChainTooDeep;
 }
 
-// All checks of one signature. The first failing check becomes verdict.status, and
+// Records where (file offset of `field`) the check that fails a signature looked.
+Result Fail(SignatureVerdict& verdict, const pkcs7::SignedData& sd, uint64_t der_offset,
+            Result r, Input field) {
+  verdict.error_offset = der_offset + static_cast<uint64_t>(field.data() - sd.der.data());
+  return r;
+}
+
+// The checks every signer takes once the digest of what it signed (content_digest, in the
+// signer's digest algorithm) is known: messageDigest, the signer's certificate and signature,
+// signingTime, and the chain to an anchor.
+Result CheckSigner(const CryptoProvider& provider, const AnchorSet& anchors,
+                   const Options& options, const pkcs7::SignedData& sd, uint64_t der_offset,
+                   const uint8_t* content_digest, ChainScratch& v, SignatureVerdict& verdict) {
+  const pkcs7::SignerInfo& signer = sd.signer;
+  auto fail = [&](Result r, Input field) { return Fail(verdict, sd, der_offset, r, field); };
+  if (signer.has_signed_attributes &&
+      __builtin_memcmp(content_digest, signer.message_digest.data(),
+                       signer.message_digest.size()) != 0) {
+    return fail(Result::MessageDigestMismatch, signer.message_digest);
+  }
+
+  uint8_t signer_index = 0;
+  Result r = FindSigner(provider, anchors, sd, v.current, signer_index);
+  if (r != Result::Success) {
+    return fail(r, signer.identified_by_key_id ? signer.subject_key_id : signer.issuer);
+  }
+  verdict.signer_found = true;
+  verdict.signer_subject = v.current.subject;
+  verdict.signer_issuer = v.current.issuer;
+  verdict.signer_serial = v.current.serial;
+  r = VerifySignerSignature(provider, signer, v.current, content_digest);
+  if (r != Result::Success) return fail(r, signer.signature);
+  if (signer.has_signing_time && (signer.signing_time < v.current.not_before ||
+                                  signer.signing_time > v.current.not_after)) {
+    return fail(Result::SigningTimeOutsideValidity, signer.signed_attributes);
+  }
+  r = BuildChain(provider, anchors, options, sd, signer_index, v, verdict);
+  if (r != Result::Success) return fail(r, verdict.chain[verdict.chain_length - 1]);
+  return Result::Success;
+}
+
+// All checks of one Authenticode signature. The first failing check becomes verdict.status, and
 // verdict.error_offset the file offset of the field it judged.
 Result CheckSignature(const CryptoProvider& provider, const AnchorSet& anchors,
                       const Options& options, const pkcs7::SignedData& sd, uint64_t der_offset,
                       Verification& v, SignatureVerdict& verdict) {
   const pkcs7::IndirectData& indirect = sd.indirect;
   const pkcs7::SignerInfo& signer = sd.signer;
-  auto fail = [&](Result r, Input field) {
-    verdict.error_offset = der_offset + static_cast<uint64_t>(field.data() - sd.der.data());
-    return r;
-  };
+  auto fail = [&](Result r, Input field) { return Fail(verdict, sd, der_offset, r, field); };
   verdict.anchor_group = -1;
   verdict.anchor_index = -1;
   verdict.digest_alg = indirect.digest_alg;
@@ -186,29 +245,7 @@ Result CheckSignature(const CryptoProvider& provider, const AnchorSet& anchors,
 
   uint8_t content_digest[kMaxDigestLength];
   HVSIG_TRY(DigestOnce(provider, signer.digest_alg, indirect.content, content_digest));
-  if (__builtin_memcmp(content_digest, signer.message_digest.data(),
-                       signer.message_digest.size()) != 0) {
-    return fail(Result::MessageDigestMismatch, signer.message_digest);
-  }
-
-  uint8_t signer_index = 0;
-  Result r = FindSigner(provider, sd, v.current, signer_index);
-  if (r != Result::Success) {
-    return fail(r, signer.identified_by_key_id ? signer.subject_key_id : signer.issuer);
-  }
-  verdict.signer_found = true;
-  verdict.signer_subject = v.current.subject;
-  verdict.signer_issuer = v.current.issuer;
-  verdict.signer_serial = v.current.serial;
-  r = VerifySignerSignature(provider, signer, v.current);
-  if (r != Result::Success) return fail(r, signer.signature);
-  if (signer.has_signing_time && (signer.signing_time < v.current.not_before ||
-                                  signer.signing_time > v.current.not_after)) {
-    return fail(Result::SigningTimeOutsideValidity, signer.signed_attributes);
-  }
-  r = BuildChain(provider, anchors, options, sd, signer_index, v, verdict);
-  if (r != Result::Success) return fail(r, verdict.chain[verdict.chain_length - 1]);
-  return Result::Success;
+  return CheckSigner(provider, anchors, options, sd, der_offset, content_digest, v.chain, verdict);
 }
 
 }  // namespace
@@ -349,6 +386,68 @@ Result Evaluate(const CryptoProvider& provider, const AnchorSet& anchors, const 
   const int8_t decisive = first_failure < 0 ? 0 : first_failure;
   const SignatureVerdict& failed = v.verdicts[decisive];
   return Reject(v, failed.status, failed.error_offset, decisive);
+}
+
+Result PrepareDetached(Input signature, DetachedVerification& d) {
+  d.hashed = false;
+  der::Error der_error;
+  const Result r =
+      pkcs7::ParseSignedData(signature, pkcs7::ContentKind::DetachedData, d.signed_data, &der_error);
+  d.error = r == Result::Success ? Error{} : Error{r, der_error.offset};
+  return r;
+}
+
+Result HashDetached(const CryptoProvider& provider, const ImageSource& content,
+                    DetachedVerification& d) {
+  const DigestAlg alg = d.signed_data.signer.digest_alg;
+  Digest digest;
+  HVSIG_TRY(digest.Begin(provider, alg));
+  for (uint64_t offset = 0; offset < content.size;) {
+    Input chunk;
+    const uint64_t left = content.size - offset;
+    const size_t want = left < (1u << 20) ? static_cast<size_t>(left) : (1u << 20);
+    if (content.view(content.opaque, offset, want, chunk) != Result::Success || chunk.empty() ||
+        chunk.size() > want) {
+      digest.Finish(d.content_digest);  // releases the provider's context; the digest is unused
+      d.error = Error{Result::ImageReadFailed, offset};
+      return Result::ImageReadFailed;
+    }
+    digest.Update(chunk);
+    offset += chunk.size();
+  }
+  digest.Finish(d.content_digest);
+  d.hashed = true;
+  return Result::Success;
+}
+
+Result EvaluateDetached(const CryptoProvider& provider, const AnchorSet& anchors,
+                        const Options& options, DetachedVerification& d) {
+  if (!d.hashed) return Result::InvalidArgument;
+  const pkcs7::SignerInfo& signer = d.signed_data.signer;
+  SignatureVerdict& verdict = d.verdict;
+  verdict = SignatureVerdict{};
+  verdict.parent = -1;
+  verdict.anchor_index = -1;
+  verdict.anchor_group = -1;
+  verdict.digest_alg = signer.digest_alg;
+  __builtin_memcpy(verdict.image_digest, d.content_digest, DigestLength(signer.digest_alg));
+  if (signer.has_signed_attributes) {
+    __builtin_memcpy(verdict.signed_digest, signer.message_digest.data(),
+                     signer.message_digest.size());
+  }
+  if (signer.digest_alg == DigestAlg::Sha1) {
+    verdict.status = Fail(verdict, d.signed_data, 0, Result::DigestAlgorithmNotAllowed,
+                          signer.signature);
+  } else {
+    verdict.status = CheckSigner(provider, anchors, options, d.signed_data, 0, d.content_digest,
+                                 d.chain, verdict);
+  }
+  verdict.digest_match = signer.has_signed_attributes &&
+                         __builtin_memcmp(d.content_digest, signer.message_digest.data(),
+                                          signer.message_digest.size()) == 0;
+  d.error = verdict.status == Result::Success ? Error{}
+                                              : Error{verdict.status, verdict.error_offset};
+  return verdict.status;
 }
 
 Result VerifyImage(const CryptoProvider& provider, const ImageSource& image,

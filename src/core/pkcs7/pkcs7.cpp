@@ -1,10 +1,12 @@
-// Authenticode's PKCS#7 SignedData (RFC 2315 / RFC 5652 with Microsoft's SpcIndirectDataContent).
-// Only the shape Authenticode allows is accepted; every deviation has its own Result.
+// Authenticode's PKCS#7 SignedData (RFC 2315 / RFC 5652 with Microsoft's SpcIndirectDataContent)
+// and detached CMS SignedData over id-data (Linux's module and IMA signatures). Only the shapes
+// these allow are accepted; every deviation has its own Result.
 #include "hvsig/pkcs7.h"
 
 namespace hvsig::pkcs7 {
 namespace {
 
+HVSIG_OID(kOidData, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01);
 HVSIG_OID(kOidSignedData, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02);
 HVSIG_OID(kOidSpcIndirectData, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04);
 HVSIG_OID(kOidSpcPeImageData, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0f);
@@ -78,10 +80,15 @@ Result ReadSingleValue(der::Reader& attribute, der::Reader& value) {
   return attribute.Descend(only, value);
 }
 
-Result ParseSignedAttributes(der::Reader& signer, SignerInfo& out) {
+Result ParseSignedAttributes(der::Reader& signer, ContentKind kind, SignerInfo& out) {
   if (!signer.Peek(kSignedAttributesTag)) {
+    // CMS lets a signer over id-data sign the content digest itself (openssl cms -noattr).
+    if (kind == ContentKind::DetachedData) return Result::Success;
     return signer.Fail(Result::Pkcs7MissingSignedAttributes);
   }
+  out.has_signed_attributes = true;
+  const Input expected_content_type =
+      kind == ContentKind::Authenticode ? Input(kOidSpcIndirectData) : Input(kOidData);
   // The whole element is kept: the signature covers it re-tagged as a SET.
   HVSIG_TRY(signer.ReadRawElement(kSignedAttributesTag, out.signed_attributes));
   der::Reader element;
@@ -103,7 +110,7 @@ Result ParseSignedAttributes(der::Reader& signer, SignerInfo& out) {
       Input content_type;
       HVSIG_TRY(der::ReadOid(value, content_type));
       HVSIG_TRY(value.ExpectEnd());
-      if (!(content_type == kOidSpcIndirectData)) {
+      if (!(content_type == expected_content_type)) {
         return value.Fail(Result::Pkcs7ContentTypeMismatch, content_type);
       }
     } else if (type == kOidMessageDigest) {
@@ -190,7 +197,7 @@ Result ParseUnsignedAttributes(der::Reader& signer, SignerInfo& out) {
   return Result::Success;
 }
 
-Result ParseSignerInfo(der::Reader& signer, SignerInfo& out) {
+Result ParseSignerInfo(der::Reader& signer, ContentKind kind, SignerInfo& out) {
   uint64_t version = 0;
   HVSIG_TRY(der::ReadSmallUnsigned(signer, version));
   if (version != 1 && version != 3) return signer.Fail(Result::Pkcs7BadVersion);
@@ -207,13 +214,30 @@ Result ParseSignerInfo(der::Reader& signer, SignerInfo& out) {
     }));
   }
   HVSIG_TRY(ReadDigestAlgorithm(signer, out.digest_alg));
-  HVSIG_TRY(ParseSignedAttributes(signer, out));
+  HVSIG_TRY(ParseSignedAttributes(signer, kind, out));
   HVSIG_TRY(ReadSignerSignatureAlgorithm(signer, out));
   HVSIG_TRY(der::ReadOctetString(signer, out.signature));
   return ParseUnsignedAttributes(signer, out);
 }
 
-Result ParseSignedData(der::Reader& signed_data, SignedData& out) {
+// encapContentInfo: Authenticode's SpcIndirectDataContent, or id-data with the content absent.
+Result ParseEncapsulatedContent(der::Reader& content_info, SignedData& out) {
+  Input content_type;
+  HVSIG_TRY(der::ReadOid(content_info, content_type));
+  if (out.kind == ContentKind::DetachedData) {
+    if (!(content_type == kOidData)) return content_info.Fail(Result::Pkcs7NotData, content_type);
+    if (!content_info.AtEnd()) return content_info.Fail(Result::Pkcs7ContentNotDetached);
+    return Result::Success;
+  }
+  if (!(content_type == kOidSpcIndirectData)) {
+    return content_info.Fail(Result::Pkcs7NotIndirectData, content_type);
+  }
+  return der::Nested(content_info, kExplicitContentTag, [&](der::Reader& explicit_content) {
+    return ParseIndirectData(explicit_content, out.indirect);
+  });
+}
+
+Result ParseSignedDataBody(der::Reader& signed_data, SignedData& out) {
   uint64_t version = 0;
   HVSIG_TRY(der::ReadSmallUnsigned(signed_data, version));
   if (version != 1 && version != 3) return signed_data.Fail(Result::Pkcs7BadVersion);
@@ -228,14 +252,7 @@ Result ParseSignedData(der::Reader& signed_data, SignedData& out) {
   }));
 
   HVSIG_TRY(der::Nested(signed_data, der::kSequence, [&](der::Reader& content_info) {
-    Input content_type;
-    HVSIG_TRY(der::ReadOid(content_info, content_type));
-    if (!(content_type == kOidSpcIndirectData)) {
-      return content_info.Fail(Result::Pkcs7NotIndirectData, content_type);
-    }
-    return der::Nested(content_info, kExplicitContentTag, [&](der::Reader& explicit_content) {
-      return ParseIndirectData(explicit_content, out.indirect);
-    });
+    return ParseEncapsulatedContent(content_info, out);
   }));
 
   Input certificates;
@@ -253,7 +270,7 @@ Result ParseSignedData(der::Reader& signed_data, SignedData& out) {
   HVSIG_TRY(signed_data.ReadNested(der::kSet, signer_infos));
   if (signer_infos.AtEnd()) return signer_infos.Fail(Result::Pkcs7NotOneSigner);
   HVSIG_TRY(der::Nested(signer_infos, der::kSequence, [&](der::Reader& signer) {
-    return ParseSignerInfo(signer, out.signer);
+    return ParseSignerInfo(signer, out.kind, out.signer);
   }));
   if (!signer_infos.AtEnd()) return signer_infos.Fail(Result::Pkcs7NotOneSigner);
   return signed_data.ExpectEnd();
@@ -261,9 +278,10 @@ Result ParseSignedData(der::Reader& signed_data, SignedData& out) {
 
 }  // namespace
 
-Result ParseAuthenticode(Input der, SignedData& out, der::Error* error) {
+Result ParseSignedData(Input der, ContentKind kind, SignedData& out, der::Error* error) {
   out = SignedData{};
   out.der = der;
+  out.kind = kind;
   der::Reader reader(der, error);
   HVSIG_TRY(der::Nested(reader, der::kSequence, [&](der::Reader& content_info) {
     Input content_type;
@@ -273,7 +291,7 @@ Result ParseAuthenticode(Input der, SignedData& out, der::Error* error) {
     }
     return der::Nested(content_info, kExplicitContentTag, [&](der::Reader& explicit_content) {
       return der::Nested(explicit_content, der::kSequence, [&](der::Reader& signed_data) {
-        return ParseSignedData(signed_data, out);
+        return ParseSignedDataBody(signed_data, out);
       });
     });
   }));

@@ -128,20 +128,26 @@ Result CheckCertificate(const CryptoProvider& provider, const Keyring& blacklist
   return Result::Success;
 }
 
-// Every certificate every signature carries, and the anchor each one reached.
+// Every certificate signature s carries, and the anchor it reached.
+Result CheckSignatureCertificates(const CryptoProvider& provider, const Keyring& blacklist,
+                                  const pkcs7::SignedData& sd,
+                                  const authenticode::SignatureVerdict& verdict, int8_t s,
+                                  uint64_t der_offset, Decision& out) {
+  for (uint8_t c = 0; c < sd.certificate_count; ++c) {
+    Result r = ParseCertificate(provider, sd.certificates[c], out.scratch);
+    if (r != Result::Success) return Reject(out, r, der_offset, s);
+    HVSIG_TRY(CheckCertificate(provider, blacklist, s, out));
+  }
+  if (verdict.anchor_group < 0) return Result::Success;
+  out.scratch = out.groups[verdict.anchor_group].certificates[verdict.anchor_index];
+  return CheckCertificate(provider, blacklist, s, out);
+}
+
 Result CheckCertificates(const CryptoProvider& provider, const Keyring& blacklist,
                          const authenticode::Verification& v, Decision& out) {
   for (uint8_t s = 0; s < v.verdict_count; ++s) {
-    const pkcs7::SignedData& sd = v.signed_data[s];
-    for (uint8_t c = 0; c < sd.certificate_count; ++c) {
-      Result r = ParseCertificate(provider, sd.certificates[c], out.scratch);
-      if (r != Result::Success) return Reject(out, r, v.der_offset[s], static_cast<int8_t>(s));
-      HVSIG_TRY(CheckCertificate(provider, blacklist, static_cast<int8_t>(s), out));
-    }
-    const authenticode::SignatureVerdict& verdict = v.verdicts[s];
-    if (verdict.anchor_group < 0) continue;
-    out.scratch = out.groups[verdict.anchor_group].certificates[verdict.anchor_index];
-    HVSIG_TRY(CheckCertificate(provider, blacklist, static_cast<int8_t>(s), out));
+    HVSIG_TRY(CheckSignatureCertificates(provider, blacklist, v.signed_data[s], v.verdicts[s],
+                                         static_cast<int8_t>(s), v.der_offset[s], out));
   }
   return Result::Success;
 }
@@ -219,8 +225,19 @@ Result SetIdentity(const CryptoProvider& provider, const Certificate& cert, Iden
   return Result::Success;
 }
 
-Result FillAudit(const CryptoProvider& provider, const Policy& policy,
-                 const authenticode::Verification& v, Decision& out) {
+// The audit identities of the signature that vouched.
+Result SetSignerAndAnchor(const CryptoProvider& provider, const authenticode::SignatureVerdict& s,
+                          Decision& out) {
+  HVSIG_TRY(ParseCertificate(provider, s.chain[0], out.scratch));
+  HVSIG_TRY(SetIdentity(provider, out.scratch, out.audit.signer));
+  return SetIdentity(provider, out.groups[s.anchor_group].certificates[s.anchor_index],
+                     out.audit.anchor);
+}
+
+// sha256: what was judged (image or content), null if unknown; vouched: the signature that
+// vouched, null if none.
+Result FillAudit(const CryptoProvider& provider, const Policy& policy, const uint8_t* sha256,
+                 const authenticode::SignatureVerdict* vouched, Decision& out) {
   AuditRecord& a = out.audit;
   __builtin_memset(&a, 0, sizeof a);
   a.purpose = policy.purpose;
@@ -229,19 +246,14 @@ Result FillAudit(const CryptoProvider& provider, const Policy& policy,
   a.accepted = out.accepted;
   a.reason = out.error.result;
   a.reason_offset = out.error.offset;
-  for (uint8_t d = 0; d < v.digest_count && v.hashed; ++d) {
-    if (v.digest_algs[d] == DigestAlg::Sha256) __builtin_memcpy(a.image_sha256, v.digests[d], 32);
-  }
+  if (sha256 != nullptr) __builtin_memcpy(a.image_sha256, sha256, 32);
   a.has_keyring = out.has_keyring;
   a.keyring = out.keyring;
   a.signature = out.signature;
   a.revocation_count = static_cast<uint16_t>(out.revocation_count > 0xffff ? 0xffff
                                                                            : out.revocation_count);
-  if (out.signature < 0) return Result::Success;
-  const authenticode::SignatureVerdict& s = v.verdicts[out.signature];
-  HVSIG_TRY(ParseCertificate(provider, s.chain[0], out.scratch));
-  HVSIG_TRY(SetIdentity(provider, out.scratch, a.signer));
-  return SetIdentity(provider, out.groups[s.anchor_group].certificates[s.anchor_index], a.anchor);
+  if (vouched == nullptr) return Result::Success;
+  return SetSignerAndAnchor(provider, *vouched, out);
 }
 
 // Steps 1-4 (see the top of the file); Decide wraps them with the mode and the audit record.
@@ -379,9 +391,9 @@ void PrepareOptions(const Policy& policy, const Keyrings& keyrings,
   }
 }
 
-Result Decide(const CryptoProvider& provider, const ImageSource& image, const Keyrings& keyrings,
-              const Policy& policy, const authenticode::Options& options,
-              authenticode::Verification& v, Decision& out) {
+namespace {
+
+void ResetDecision(Decision& out) {
   out.verdict = Verdict::Rejected;
   out.error = Error{};
   out.error_signature = -1;
@@ -393,13 +405,84 @@ Result Decide(const CryptoProvider& provider, const ImageSource& image, const Ke
   out.revocation_count = 0;
   out.has_sbat = false;
   out.image_sbat.count = 0;
-  const Result r = Judge(provider, image, keyrings, policy, options, v, out);
+}
+
+// After judging: a step that failed inside (a provider error) rather than judging is the
+// rejection; the mode decides acceptance.
+void Conclude(Result judged, const Policy& policy, Decision& out) {
   if (out.verdict == Verdict::Rejected && out.error.result == Result::Success) {
-    // A step that failed inside (a provider error) rather than judging.
-    Reject(out, r, 0, -1);
+    Reject(out, judged, 0, -1);
   }
   out.accepted = out.verdict != Verdict::Rejected || policy.mode != Mode::Enforce;
-  HVSIG_TRY(FillAudit(provider, policy, v, out));
+}
+
+Result EvaluateDetachedWith(const CryptoProvider& provider, const Keyrings& keyrings, uint8_t mask,
+                            const authenticode::Options& options,
+                            authenticode::DetachedVerification& d, Decision& out) {
+  if (!BuildGroups(keyrings, mask, out)) {
+    static constexpr authenticode::AnchorSet kNone{nullptr, 0, nullptr};
+    return authenticode::EvaluateDetached(provider, kNone, options, d);
+  }
+  return authenticode::EvaluateDetached(provider, out.groups[0], options, d);
+}
+
+// Steps 1, 2 and 4 of the top of the file for one detached signature. Content has no SBAT and
+// no authorizing hash; a module-signing signer is what signs such content, so it is accepted.
+Result JudgeDetached(const CryptoProvider& provider, const Keyrings& keyrings,
+                     const Policy& policy, const authenticode::Options& options,
+                     authenticode::DetachedVerification& d, Decision& out) {
+  // Not hashed: the signature did not parse (signature 0) or the content could not be read.
+  if (!d.hashed) {
+    return Reject(out, d.error.result, d.error.offset,
+                  d.error.result == Result::ImageReadFailed ? -1 : 0);
+  }
+  Result r = EvaluateDetachedWith(provider, keyrings, policy.first_keyrings, options, d, out);
+  const Error first_error = d.error;
+  if (r == Result::NotTrusted && policy.fallback_keyrings != 0) {
+    r = EvaluateDetachedWith(provider, keyrings, policy.fallback_keyrings, options, d, out);
+  }
+  if (r != Result::Success && first_error.result != Result::NotTrusted) {
+    return Reject(out, first_error.result, first_error.offset, 0);
+  }
+  const Keyring* blacklist = Ring(keyrings, KeyringId::Blacklist);
+  if (blacklist != nullptr) {
+    HVSIG_TRY(CheckSignatureCertificates(provider, *blacklist, d.signed_data, d.verdict, 0, 0, out));
+    if (out.revocation_count > 0) {
+      return Reject(out, RevocationResult(out.revocations[0].kind), 0, 0);
+    }
+  }
+  if (r != Result::Success) return Reject(out, d.error.result, d.error.offset, 0);
+  out.verdict = Verdict::Trusted;
+  out.signature = 0;
+  out.has_keyring = true;
+  out.keyring = out.group_keyring[d.verdict.anchor_group];
+  return Result::Success;
+}
+
+}  // namespace
+
+Result Decide(const CryptoProvider& provider, const ImageSource& image, const Keyrings& keyrings,
+              const Policy& policy, const authenticode::Options& options,
+              authenticode::Verification& v, Decision& out) {
+  ResetDecision(out);
+  Conclude(Judge(provider, image, keyrings, policy, options, v, out), policy, out);
+  const uint8_t* sha256 = nullptr;
+  for (uint8_t d = 0; d < v.digest_count && v.hashed; ++d) {
+    if (v.digest_algs[d] == DigestAlg::Sha256) sha256 = v.digests[d];
+  }
+  HVSIG_TRY(FillAudit(provider, policy, sha256,
+                      out.signature < 0 ? nullptr : &v.verdicts[out.signature], out));
+  return out.error.result;
+}
+
+Result DecideDetached(const CryptoProvider& provider, const Keyrings& keyrings,
+                      const Policy& policy, const authenticode::Options& options,
+                      authenticode::DetachedVerification& d, Decision& out) {
+  ResetDecision(out);
+  Conclude(JudgeDetached(provider, keyrings, policy, options, d, out), policy, out);
+  const bool sha256 = d.hashed && d.signed_data.signer.digest_alg == DigestAlg::Sha256;
+  HVSIG_TRY(FillAudit(provider, policy, sha256 ? d.content_digest : nullptr,
+                      out.signature < 0 ? nullptr : &d.verdict, out));
   return out.error.result;
 }
 
