@@ -1,7 +1,6 @@
 // Portable SHA-256 compression (FIPS 180-4 section 6.2), also used for SHA-224. This is the only
 // SHA-256 path of the freestanding build and the fallback whenever the vector unit is refused.
-#include <bit>
-
+#include "crypto/builtin/sha2_block.h"
 #include "crypto/builtin/sha_blocks.h"
 
 namespace hvsig::builtin {
@@ -20,47 +19,21 @@ alignas(16) constexpr uint32_t kSha256RoundConstants[64] = {
 
 namespace {
 
-void Sha256Block(uint32_t state[8], const uint8_t* block) {
-  uint32_t w[64];
-  for (size_t t = 0; t < 16; ++t) w[t] = LoadBe32(block + 4 * t);
-  for (size_t t = 16; t < 64; ++t) {
-    const uint32_t s0 = std::rotr(w[t - 15], 7) ^ std::rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
-    const uint32_t s1 = std::rotr(w[t - 2], 17) ^ std::rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
-    w[t] = w[t - 16] + s0 + w[t - 7] + s1;
-  }
-
-  uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
-  uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
-  for (size_t t = 0; t < 64; ++t) {
-    const uint32_t big_sigma1 = std::rotr(e, 6) ^ std::rotr(e, 11) ^ std::rotr(e, 25);
-    const uint32_t choose = (e & f) ^ (~e & g);
-    const uint32_t t1 = h + big_sigma1 + choose + kSha256RoundConstants[t] + w[t];
-    const uint32_t big_sigma0 = std::rotr(a, 2) ^ std::rotr(a, 13) ^ std::rotr(a, 22);
-    const uint32_t majority = (a & b) ^ (a & c) ^ (b & c);
-    const uint32_t t2 = big_sigma0 + majority;
-    h = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
-  }
-  state[0] += a;
-  state[1] += b;
-  state[2] += c;
-  state[3] += d;
-  state[4] += e;
-  state[5] += f;
-  state[6] += g;
-  state[7] += h;
-}
+struct Sha256Traits {
+  using Word = uint32_t;
+  static constexpr size_t kRounds = 64;
+  static constexpr const uint32_t* kConstants = kSha256RoundConstants;
+  static constexpr int kSigma0[3] = {7, 18, 3};
+  static constexpr int kSigma1[3] = {17, 19, 10};
+  static constexpr int kBigSigma0[3] = {2, 13, 22};
+  static constexpr int kBigSigma1[3] = {6, 11, 25};
+  static constexpr uint32_t Load(const uint8_t* p) { return LoadBe32(p); }
+};
 
 }  // namespace
 
 void Sha256Blocks(uint32_t state[8], const uint8_t* blocks, size_t count) {
-  for (size_t i = 0; i < count; ++i) Sha256Block(state, blocks + i * kSha256BlockSize);
+  for (size_t i = 0; i < count; ++i) Sha2Block<Sha256Traits>(state, blocks + i * kSha256BlockSize);
 }
 
 }  // namespace hvsig::builtin

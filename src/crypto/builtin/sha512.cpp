@@ -1,7 +1,6 @@
 // SHA-512 compression (FIPS 180-4 section 6.4), also used for SHA-384. Scalar only: SHA-NI
 // covers SHA-1 and SHA-256, and the SHA-512 extension is too recent to be worth a second path.
-#include <bit>
-
+#include "crypto/builtin/sha2_block.h"
 #include "crypto/builtin/sha_blocks.h"
 
 namespace hvsig::builtin {
@@ -31,47 +30,21 @@ constexpr uint64_t kSha512RoundConstants[80] = {
     0x4cc5d4becb3e42b6, 0x597f299cfc657e2a, 0x5fcb6fab3ad6faec, 0x6c44198c4a475817,
 };
 
-void Sha512Block(uint64_t state[8], const uint8_t* block) {
-  uint64_t w[80];
-  for (size_t t = 0; t < 16; ++t) w[t] = LoadBe64(block + 8 * t);
-  for (size_t t = 16; t < 80; ++t) {
-    const uint64_t s0 = std::rotr(w[t - 15], 1) ^ std::rotr(w[t - 15], 8) ^ (w[t - 15] >> 7);
-    const uint64_t s1 = std::rotr(w[t - 2], 19) ^ std::rotr(w[t - 2], 61) ^ (w[t - 2] >> 6);
-    w[t] = w[t - 16] + s0 + w[t - 7] + s1;
-  }
-
-  uint64_t a = state[0], b = state[1], c = state[2], d = state[3];
-  uint64_t e = state[4], f = state[5], g = state[6], h = state[7];
-  for (size_t t = 0; t < 80; ++t) {
-    const uint64_t big_sigma1 = std::rotr(e, 14) ^ std::rotr(e, 18) ^ std::rotr(e, 41);
-    const uint64_t choose = (e & f) ^ (~e & g);
-    const uint64_t t1 = h + big_sigma1 + choose + kSha512RoundConstants[t] + w[t];
-    const uint64_t big_sigma0 = std::rotr(a, 28) ^ std::rotr(a, 34) ^ std::rotr(a, 39);
-    const uint64_t majority = (a & b) ^ (a & c) ^ (b & c);
-    const uint64_t t2 = big_sigma0 + majority;
-    h = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
-  }
-  state[0] += a;
-  state[1] += b;
-  state[2] += c;
-  state[3] += d;
-  state[4] += e;
-  state[5] += f;
-  state[6] += g;
-  state[7] += h;
-}
+struct Sha512Traits {
+  using Word = uint64_t;
+  static constexpr size_t kRounds = 80;
+  static constexpr const uint64_t* kConstants = kSha512RoundConstants;
+  static constexpr int kSigma0[3] = {1, 8, 7};
+  static constexpr int kSigma1[3] = {19, 61, 6};
+  static constexpr int kBigSigma0[3] = {28, 34, 39};
+  static constexpr int kBigSigma1[3] = {14, 18, 41};
+  static constexpr uint64_t Load(const uint8_t* p) { return LoadBe64(p); }
+};
 
 }  // namespace
 
 void Sha512Blocks(uint64_t state[8], const uint8_t* blocks, size_t count) {
-  for (size_t i = 0; i < count; ++i) Sha512Block(state, blocks + i * kSha512BlockSize);
+  for (size_t i = 0; i < count; ++i) Sha2Block<Sha512Traits>(state, blocks + i * kSha512BlockSize);
 }
 
 }  // namespace hvsig::builtin
