@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <csignal>
 #include <map>
 #include <sstream>
 #include <string>
@@ -376,6 +377,9 @@ class GeneratedCertificates : public ::testing::Test {
         "test -e " + *dir_ + "/done || { rm -rf " + *dir_ + ".tmp && mkdir " + *dir_ + ".tmp && "
         "cat > " + script + " && cd " + *dir_ + ".tmp && bash " + script + " && touch done && "
         "mv " + *dir_ + ".tmp " + *dir_ + "; }' >/dev/null 2>&1";
+    // When another test process already generated the certificates the shell exits without
+    // reading the script: the write then fails with EPIPE instead of killing this process.
+    signal(SIGPIPE, SIG_IGN);
     FILE* shell = popen(command.c_str(), "w");
     ASSERT_NE(shell, nullptr);
     fputs(kGenerateScript, shell);
