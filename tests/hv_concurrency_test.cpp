@@ -2,6 +2,7 @@
 // continuation a second caller gets, and a state-machine property test: random op sequences
 // against a reference model of the slots.
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <optional>
 #include <random>
@@ -40,11 +41,21 @@ TEST(HvConcurrency, SecondCallerGetsAContinuation) {
 }
 
 struct Exclusive {
+  const Kexec* kexec = nullptr;
   std::atomic<int> inside{0};
   std::atomic<int> overlaps{0};
+  std::atomic<bool> held_for_a_caller{false};
   static void Hook(void* opaque) {
     auto* self = static_cast<Exclusive*>(opaque);
     if (self->inside.fetch_add(1) != 0) self->overlaps.fetch_add(1);
+    // The first op holds the lock until another thread has run into it, so the test does not
+    // depend on the scheduler to make callers meet (bounded, in case nobody comes).
+    if (!self->held_for_a_caller.exchange(true)) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (self->kexec->ContinuationCount() == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+    }
     for (int i = 0; i < 20; ++i) std::this_thread::yield();
     self->inside.fetch_sub(1);
   }
@@ -53,6 +64,7 @@ struct Exclusive {
 TEST(HvConcurrency, ThreadsAreSerialized) {
   Kexec kexec(StandardMachine(), BuiltinProvider());
   Exclusive exclusive;
+  exclusive.kexec = &kexec;
   kexec.SetInsideHookForTest(Exclusive::Hook, &exclusive);
   constexpr int kThreads = 4;
   constexpr int kOps = 150;
