@@ -67,8 +67,12 @@ void AuthenticodeHasher::Abandon() {
 Result ComputeImageDigest(const CryptoProvider& provider, const ImageSource& source,
                           const PeImage& image, DigestAlg alg, uint8_t* out, Error& error) {
   AuthenticodeHasher hasher;
-  HVSIG_TRY(hasher.Begin(provider, image, &alg, 1));
-  Result r = hasher.Run(source, nullptr, error);
+  Result r = hasher.Begin(provider, image, &alg, 1);
+  if (r != Result::Success) {
+    error = Error{r, 0};
+    return r;
+  }
+  r = hasher.Run(source, nullptr, error);
   if (r != Result::Success) {
     hasher.Abandon();
     return r;

@@ -83,11 +83,9 @@ Result ParseHeaders(const ImageSource& image, PeImage& pe, uint64_t& section_tab
     return Fail(error, Result::PeTruncated, optional);
   }
 
-  // Everything up to and including the security directory entry, in one read.
-  constexpr uint32_t kFixedNeeded = kPe32PlusRvaCount + 4 + (kSecurityDirectoryIndex + 1) * 8;
-  uint8_t opt[kFixedNeeded];
-  const uint32_t fixed_size = directories_at;
-  HVSIG_TRY(ReadAt(image, optional, opt, fixed_size, Result::PeTruncated, error));
+  // The fixed fields up to NumberOfRvaAndSizes; the security directory is read on its own.
+  uint8_t opt[kPe32PlusRvaCount + 4];
+  HVSIG_TRY(ReadAt(image, optional, opt, directories_at, Result::PeTruncated, error));
   pe.size_of_headers = Le32(opt + kOptSizeOfHeaders);
   pe.checksum = Le32(opt + kOptCheckSum);
   pe.subsystem = Le16(opt + kOptSubsystem);
