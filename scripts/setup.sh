@@ -11,6 +11,9 @@ packages=(
   openssl ca-certificates dpkg-dev
   efitools pesign  # EFI signature lists made at test time (tests/efi_test.cpp)
   sbsigntool osslsigncode libnss3-tools  # Authenticode peers (tests/authenticode_test.cpp)
+  # the hypercall boundary: Xen's userspace headers and libraries, Debian's kexec-tools as the
+  # real client, cpio for the demo's initrd
+  libxen-dev kexec-tools cpio
 )
 
 missing=()
