@@ -14,6 +14,10 @@ packages=(
   # the hypercall boundary: Xen's userspace headers and libraries, Debian's kexec-tools as the
   # real client, cpio for the demo's initrd
   libxen-dev kexec-tools cpio
+  strace  # the dom0 tests prove, from the syscall trace, that nothing reached the host kernel
+  # contrib/kexec-tools/fetch-build.sh: the patched kexec-tools regenerates its configure
+  # (the rest of Debian's build needs only build-essential, dpkg-dev and libxen-dev)
+  autoconf
 )
 
 missing=()

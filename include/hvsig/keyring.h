@@ -52,6 +52,17 @@ struct HashEntry {
   Input value;  // DigestLength(alg) bytes
 };
 
+// Bare RSA public keys (no certificate): what Xen's livepatch note signatures are checked
+// against. The key is identified by the SHA-256 of its SubjectPublicKeyInfo DER (as
+// `openssl pkey -pubin -outform DER | sha256sum` prints it), whichever form it was added in.
+constexpr size_t kMaxRawKeys = 16;
+
+struct RawKey {
+  RsaPublicKey rsa;  // views into the embedder's bytes
+  uint8_t spki_sha256[32];
+  Origin origin;
+};
+
 struct Keyring {
   KeyringId id;
   size_t certificate_count;
@@ -62,6 +73,8 @@ struct Keyring {
   // Database entries of types no keyring uses (RSA-2048 keys, X509_SHA* in db, unknown GUIDs):
   // counted, never acted upon.
   size_t ignored_entries;
+  size_t raw_key_count;
+  RawKey raw_keys[kMaxRawKeys];
 };
 
 void Init(Keyring& keyring, KeyringId id);
@@ -71,6 +84,21 @@ void Init(Keyring& keyring, KeyringId id);
 Result AddCertificate(Keyring& keyring, const Certificate& cert, Origin origin);
 // Appends a hash; InvalidArgument if value has not DigestLength(alg) bytes.
 Result AddHash(Keyring& keyring, HashKind kind, DigestAlg alg, Input value, Origin origin);
+
+// Appends a bare RSA key after the provider validated it (its Result otherwise: CryptoBadKey,
+// CryptoKeyTooSmall, ...). The same key (by SPKI fingerprint) is not added twice; KeyringFull
+// at kMaxRawKeys.
+Result AddRawRsaKey(const CryptoProvider& provider, Keyring& keyring, const RsaPublicKey& key,
+                    Origin origin);
+// The same from a SubjectPublicKeyInfo (DER, rsaEncryption); another key type is
+// CertUnsupportedKeyAlgorithm. spki must outlive the keyring.
+Result AddRawRsaKeySpki(const CryptoProvider& provider, Keyring& keyring, Input spki,
+                        Origin origin, der::Error* error = nullptr);
+// SHA-256 of the SubjectPublicKeyInfo DER that encodes key (leading zero octets ignored).
+Result RsaKeyFingerprint(const CryptoProvider& provider, const RsaPublicKey& key,
+                         uint8_t out[32]);
+// The index of the raw key with this fingerprint, or -1.
+int32_t FindRawKey(const Keyring& keyring, const uint8_t* spki_sha256);
 
 // Adds every entry of EFI_SIGNATURE_LISTs (efi::OpenSignatureDatabase's lists). The whole
 // input is validated first and the keyring is changed only if every entry fits; a parse failure

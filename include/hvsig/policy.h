@@ -17,6 +17,7 @@
 
 #include "hvsig/authenticode.h"
 #include "hvsig/keyring.h"
+#include "hvsig/livepatch.h"
 
 namespace hvsig::policy {
 
@@ -176,5 +177,71 @@ Result Decide(const CryptoProvider& provider, const ImageSource& image, const Ke
 Result DecideDetached(const CryptoProvider& provider, const Keyrings& keyrings,
                       const Policy& policy, const authenticode::Options& options,
                       authenticode::DetachedVerification& d, Decision& out);
+
+// ---- Livepatch payloads (purpose livepatch; docs/livepatch.md) ------------------------------
+//
+// One call per upload: the payload's SHA-256 (the measurement, whatever the payload is), then
+// livepatch::ParsePayload (Xen's ELF checks, the signature containers' structure: no
+// signature work when they fail), then the signature of the format found:
+//   XenNote          the first raw RSA key of the policy's keyrings that verifies it vouches;
+//                    a blacklisted raw key (same SPKI fingerprint) is RevokedRawKey;
+//   ModuleSignature  Linux's module rules: PKCS#7 over id-data, detached, no signed attributes
+//                    (ModsigHasSignedAttributes), signer by issuer+serial or SKID in the
+//                    policy's keyrings or chained to them, then DecideDetached's revocation.
+// What a hypervisor returns to XEN_SYSCTL_LIVEPATCH_UPLOAD:
+//   accepted                   0
+//   Unsigned, not accepted     -EPERM under secure boot, else -ENODATA
+//   Rejected, malformed        -EINVAL (what Xen's own ELF checks return)
+//   Rejected, otherwise        -EKEYREJECTED
+
+enum class LivepatchVerdict : uint8_t { Trusted, Unsigned, Rejected };
+const char* LivepatchVerdictName(LivepatchVerdict verdict);  // "trusted", "unsigned", "rejected"
+
+struct LivepatchPolicy {
+  // Enforce: only Trusted, or Unsigned when no signature is required, is accepted. Log and Off
+  // accept anything that passes the ELF checks, except under secure boot.
+  Mode mode;
+  // Secure boot requires a trusted signature whatever the mode (Xen's -EPERM).
+  bool secure_boot;
+  bool require_signature;  // the same without secure boot
+  uint8_t formats;         // livepatch::FormatBit set of the signature formats accepted
+  uint8_t keyrings;        // KeyringBit set whose certificates and raw keys vouch
+};
+
+// Enforce, both formats, builtin+secondary (as DefaultPolicy(Purpose::Livepatch)), signature
+// required only under secure boot.
+LivepatchPolicy DefaultLivepatchPolicy(bool secure_boot);
+
+enum class SignerKind : uint8_t { None, Certificate, RawKey };
+const char* SignerKindName(SignerKind kind);  // "none", "certificate", "raw-key"
+
+// Fixed size, no pointers: what a hypervisor logs and measures.
+struct LivepatchDecision {
+  LivepatchVerdict verdict;
+  bool accepted;
+  bool malformed;            // ParsePayload refused it: no signature was looked at
+  Error error;               // reason (Success when Trusted, LivepatchNotSigned when Unsigned)
+                             // and its file offset
+  livepatch::Format format;  // the container found (None when malformed or unsigned)
+  uint32_t func_count;       // .livepatch.funcs entries
+  bool has_keyring;
+  keyring::KeyringId keyring;  // the keyring that vouched
+  SignerKind signer_kind;
+  uint8_t signer_sha256[32];   // SHA-256 of the signer certificate's DER, or of the raw key's SPKI
+  Identity signer;             // Certificate: subject digest and serial
+  uint8_t payload_sha256[32];  // SHA-256 of the whole file as uploaded
+};
+
+// Caller-owned storage for one decision (about 8 KiB: allocate it, not on a hypervisor stack).
+struct LivepatchContext {
+  livepatch::Payload payload;
+  authenticode::DetachedVerification detached;
+  Decision detached_decision;
+};
+
+// The Result is the decision's reason (out.error.result). file must stay unchanged during the call.
+Result DecideLivepatch(const CryptoProvider& provider, Input file, const Keyrings& keyrings,
+                       const LivepatchPolicy& policy, LivepatchContext& context,
+                       LivepatchDecision& out);
 
 }  // namespace hvsig::policy

@@ -11,6 +11,9 @@
 #include <cstring>
 #include <thread>
 
+#include "hv/boot_environment.h"
+#include "hv/errno_name.h"
+
 namespace hvsig::hv {
 
 namespace {
@@ -47,26 +50,6 @@ std::string Hex(const uint8_t* bytes, size_t length) {
 }
 
 const char* TypeName(unsigned type) { return type == KEXEC_TYPE_CRASH ? "crash" : "default"; }
-
-const char* ErrnoName(long rc) {
-  switch (-rc) {
-    case 0: return "0";
-    case EFAULT: return "-EFAULT";
-    case EINVAL: return "-EINVAL";
-    case E2BIG: return "-E2BIG";
-    case ELIBBAD: return "-ELIBBAD";
-    case EBADMSG: return "-EBADMSG";
-    case EKEYREJECTED: return "-EKEYREJECTED";
-    case ENOKEY: return "-ENOKEY";
-    case ENODATA: return "-ENODATA";
-    case EPERM: return "-EPERM";
-    case EBUSY: return "-EBUSY";
-    case ENOMEM: return "-ENOMEM";
-    case EADDRNOTAVAIL: return "-EADDRNOTAVAIL";
-    case EOPNOTSUPP: return "-EOPNOTSUPP";
-    default: return "-E?";
-  }
-}
 
 // kexec_load_get_bits
 bool GetBits(long type, unsigned& base, unsigned long& bit) {
@@ -760,15 +743,12 @@ long Kexec::PrepareFileLoad(const xen_kexec_file_load_t& args, const GuestMemory
 
   // The loader's environment: the machine as Xen knows it.
   BootEnvironment env;
-  env.e820 = config_.e820;
   env.secure_boot = config_.secure_boot;
   env.efi = config_.efi;
   env.acpi_rsdp_addr = config_.acpi_rsdp;
   env.allow_above_4g = config_.allow_above_4g;
-  env.crash = args.type == KEXEC_TYPE_CRASH;
-  if (env.crash) {
+  if (args.type == KEXEC_TYPE_CRASH) {
     if (config_.crash.size == 0) return -EADDRNOTAVAIL;
-    env.window = config_.crash;
     for (unsigned cpu = 0; cpu < config_.cpus; ++cpu) {
       env.crash_env.cpu_notes.push_back({config_.notes_base + cpu * kCpuNotesStride,
                                          kCpuNotesSize + (cpu == 0 ? kCpu0InfoNoteSize : 0)});
@@ -776,33 +756,8 @@ long Kexec::PrepareFileLoad(const xen_kexec_file_load_t& args, const GuestMemory
     uint64_t vmcoreinfo = config_.notes_base + static_cast<uint64_t>(config_.cpus) * kCpuNotesStride;
     vmcoreinfo = (vmcoreinfo + kPageSize - 1) & ~(kPageSize - 1);
     env.crash_env.vmcoreinfo = {vmcoreinfo, kVmcoreinfoBytes};
-    const uint64_t crash_end = config_.crash.start + config_.crash.size;
-    for (const E820Entry& e : config_.e820) {
-      if (e.type != static_cast<uint32_t>(E820Type::Ram)) continue;
-      const uint64_t end = e.start + e.size;
-      if (end <= config_.crash.start || e.start >= crash_end) {
-        env.crash_env.ram_outside_crash.push_back({e.start, e.size});
-        continue;
-      }
-      if (e.start < config_.crash.start) env.crash_env.ram_outside_crash.push_back({e.start, config_.crash.start - e.start});
-      if (end > crash_end) env.crash_env.ram_outside_crash.push_back({crash_end, end - crash_end});
-    }
-  } else {
-    // Model: default images go below or above the crash reservation, whichever is larger.
-    uint64_t top = 0;
-    for (const E820Entry& e : config_.e820) {
-      if (e.type == static_cast<uint32_t>(E820Type::Ram) && e.start + e.size > top) top = e.start + e.size;
-    }
-    const uint64_t low = 0x100000;
-    const uint64_t crash_end = config_.crash.start + config_.crash.size;
-    if (config_.crash.size == 0) {
-      env.window = {low, top - low};
-    } else if (config_.crash.start - low >= top - crash_end) {
-      env.window = {low, config_.crash.start - low};
-    } else {
-      env.window = {crash_end, top - crash_end};
-    }
   }
+  PlaceInMachine(config_.e820, config_.crash, args.type == KEXEC_TYPE_CRASH, env);
   LoaderInput input;
   input.kernel = std::span<const uint8_t>(kernel.data(), kernel.size());
   input.initrd = std::span<const uint8_t>(initrd.data(), initrd.size());

@@ -80,7 +80,7 @@ std::string LoadKeyrings(const CryptoProvider& provider, const KeyringSources& s
                          BootKeyrings& out) {
   // storage must not reallocate once certificates point into it.
   out.storage.reserve(sources.builtin_certs.size() + sources.db_certs.size() +
-                      sources.mok_certs.size() + 2);
+                      sources.mok_certs.size() + 4);
   for (size_t i = 0; i < keyring::kKeyringCount; ++i) {
     keyring::Init(out.rings[i], static_cast<KeyringId>(i));
     out.view.rings[i] = &out.rings[i];
@@ -104,7 +104,15 @@ std::string LoadKeyrings(const CryptoProvider& provider, const KeyringSources& s
                             rings[static_cast<size_t>(KeyringId::Machine)]);
   }
   if (error.empty()) {
+    error = AddLists(provider, sources.mok_esl, keyring::Origin::MokList, out,
+                     rings[static_cast<size_t>(KeyringId::Machine)]);
+  }
+  if (error.empty()) {
     error = AddLists(provider, sources.dbx_esl, keyring::Origin::Dbx, out,
+                     rings[static_cast<size_t>(KeyringId::Blacklist)]);
+  }
+  if (error.empty()) {
+    error = AddLists(provider, sources.mokx_esl, keyring::Origin::MokListX, out,
                      rings[static_cast<size_t>(KeyringId::Blacklist)]);
   }
   return error;

@@ -22,7 +22,9 @@ struct KeyringSources {
   std::vector<std::vector<uint8_t>> db_certs;        // platform
   std::vector<uint8_t> db_esl;                       // platform, EFI_SIGNATURE_LISTs
   std::vector<std::vector<uint8_t>> mok_certs;       // machine
+  std::vector<uint8_t> mok_esl;                      // machine, MokList's EFI_SIGNATURE_LISTs
   std::vector<uint8_t> dbx_esl;                      // blacklist
+  std::vector<uint8_t> mokx_esl;                     // blacklist, MokListX's EFI_SIGNATURE_LISTs
 };
 
 // Keyrings parsed at boot. The certificates are views into `storage`.

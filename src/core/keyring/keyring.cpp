@@ -48,6 +48,54 @@ Result IsRevoked(const CryptoProvider& provider, const Keyring& blacklist, const
   return Result::Success;
 }
 
+// AlgorithmIdentifier { rsaEncryption, NULL }: the fixed head of every RSA SPKI.
+constexpr uint8_t kRsaAlgorithmIdentifier[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                               0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00};
+
+Input StripLeadingZeros(Input magnitude) {
+  size_t skip = 0;
+  while (skip < magnitude.size() && magnitude[skip] == 0) ++skip;
+  return Input(magnitude.data() + skip, magnitude.size() - skip);
+}
+
+// Octets of a DER tag and definite length for contents of `length` octets.
+size_t HeaderSize(size_t length) {
+  if (length <= 0x7f) return 2;
+  size_t octets = 0;
+  for (size_t l = length; l != 0; l >>= 8) ++octets;
+  return 2 + octets;
+}
+
+// A non-negative INTEGER needs a leading zero octet when its top bit is set.
+bool NeedsSignOctet(Input magnitude) { return magnitude.empty() || (magnitude[0] & 0x80) != 0; }
+
+size_t IntegerSize(Input magnitude) {
+  const size_t contents = magnitude.size() + (NeedsSignOctet(magnitude) ? 1 : 0);
+  return HeaderSize(contents) + contents;
+}
+
+void DigestHeader(Digest& digest, uint8_t tag, size_t length) {
+  uint8_t header[2 + sizeof(size_t)];
+  size_t used = 0;
+  header[used++] = tag;
+  if (length <= 0x7f) {
+    header[used++] = static_cast<uint8_t>(length);
+  } else {
+    const size_t octets = HeaderSize(length) - 2;
+    header[used++] = static_cast<uint8_t>(0x80 | octets);
+    for (size_t i = octets; i > 0; --i) header[used++] = static_cast<uint8_t>(length >> (8 * (i - 1)));
+  }
+  digest.Update(header, used);
+}
+
+void DigestInteger(Digest& digest, Input magnitude) {
+  const bool sign_octet = NeedsSignOctet(magnitude);
+  DigestHeader(digest, der::kInteger, magnitude.size() + (sign_octet ? 1 : 0));
+  const uint8_t zero = 0;
+  if (sign_octet) digest.Update(&zero, 1);
+  digest.Update(magnitude);
+}
+
 }  // namespace
 
 const char* KeyringName(KeyringId id) {
@@ -78,6 +126,7 @@ void Init(Keyring& keyring, KeyringId id) {
   keyring.certificate_count = 0;
   keyring.hash_count = 0;
   keyring.ignored_entries = 0;
+  keyring.raw_key_count = 0;
 }
 
 Result AddCertificate(Keyring& keyring, const Certificate& cert, Origin origin) {
@@ -95,6 +144,59 @@ Result AddHash(Keyring& keyring, HashKind kind, DigestAlg alg, Input value, Orig
   if (keyring.hash_count == kMaxHashes) return Result::KeyringFull;
   keyring.hashes[keyring.hash_count++] = HashEntry{kind, alg, origin, value};
   return Result::Success;
+}
+
+Result RsaKeyFingerprint(const CryptoProvider& provider, const RsaPublicKey& key,
+                         uint8_t out[32]) {
+  const Input modulus = StripLeadingZeros(key.modulus);
+  const Input exponent = StripLeadingZeros(key.exponent);
+  const size_t integers = IntegerSize(modulus) + IntegerSize(exponent);
+  const size_t rsa_key = HeaderSize(integers) + integers;
+  const size_t bit_string = 1 + rsa_key;  // the unused-bits octet, then RSAPublicKey
+  const size_t spki = sizeof kRsaAlgorithmIdentifier + HeaderSize(bit_string) + bit_string;
+  Digest digest;
+  HVSIG_TRY(digest.Begin(provider, DigestAlg::Sha256));
+  DigestHeader(digest, der::kSequence, spki);
+  digest.Update(kRsaAlgorithmIdentifier, sizeof kRsaAlgorithmIdentifier);
+  DigestHeader(digest, der::kBitString, bit_string);
+  const uint8_t no_unused_bits = 0;
+  digest.Update(&no_unused_bits, 1);
+  DigestHeader(digest, der::kSequence, integers);
+  DigestInteger(digest, modulus);
+  DigestInteger(digest, exponent);
+  digest.Finish(out);
+  return Result::Success;
+}
+
+Result AddRawRsaKey(const CryptoProvider& provider, Keyring& keyring, const RsaPublicKey& key,
+                    Origin origin) {
+  HVSIG_TRY(provider.check_rsa_key(provider, key));
+  RawKey entry{key, {}, origin};
+  HVSIG_TRY(RsaKeyFingerprint(provider, key, entry.spki_sha256));
+  if (FindRawKey(keyring, entry.spki_sha256) >= 0) return Result::Success;
+  if (keyring.raw_key_count == kMaxRawKeys) return Result::KeyringFull;
+  keyring.raw_keys[keyring.raw_key_count++] = entry;
+  return Result::Success;
+}
+
+Result AddRawRsaKeySpki(const CryptoProvider& provider, Keyring& keyring, Input spki,
+                        Origin origin, der::Error* error) {
+  SubjectPublicKeyInfo parsed;
+  HVSIG_TRY(ParseSubjectPublicKeyInfo(provider, spki, parsed, error));
+  if (parsed.type != KeyType::Rsa) {
+    if (error != nullptr) *error = der::Error{Result::CertUnsupportedKeyAlgorithm, 0};
+    return Result::CertUnsupportedKeyAlgorithm;
+  }
+  return AddRawRsaKey(provider, keyring, parsed.rsa, origin);
+}
+
+int32_t FindRawKey(const Keyring& keyring, const uint8_t* spki_sha256) {
+  for (size_t i = 0; i < keyring.raw_key_count; ++i) {
+    if (__builtin_memcmp(keyring.raw_keys[i].spki_sha256, spki_sha256, 32) == 0) {
+      return static_cast<int32_t>(i);
+    }
+  }
+  return -1;
 }
 
 Result AddSignatureLists(const CryptoProvider& provider, Keyring& keyring, Input lists,

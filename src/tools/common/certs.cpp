@@ -1,5 +1,6 @@
 #include "tools/common/certs.h"
 
+#include "hvsig/efi.h"
 #include "tools/common/file_image.h"
 
 namespace hvsig::tools {
@@ -89,6 +90,33 @@ bool LoadCertificates(const std::string& path, const CryptoProvider& provider,
     store.origin.push_back(blocks.size() > 1 ? path + "#" + std::to_string(i) : path);
   }
   return true;
+}
+
+std::string LoadSignatureDatabase(const std::string& path, const char* variable,
+                                  std::vector<std::vector<uint8_t>>* certs,
+                                  std::vector<uint8_t>& esl) {
+  std::vector<uint8_t> bytes;
+  std::string error;
+  if (!ReadWholeFile(path, bytes, error)) return error;
+  const std::string text(bytes.begin(), bytes.end());
+  if (certs != nullptr && text.find("-----BEGIN CERTIFICATE-----") != std::string::npos) {
+    if (!DecodePem(text, "CERTIFICATE", *certs)) return path + ": bad PEM";
+    return {};
+  }
+  if (certs != nullptr && !bytes.empty() && bytes[0] == 0x30) {  // a DER SEQUENCE: Certificate
+    certs->push_back(bytes);
+    return {};
+  }
+  efi::SignatureDatabase database{};
+  Error parse_error;
+  const Result r = efi::OpenSignatureDatabase(Input(bytes.data(), bytes.size()),
+                                              efi::VariableFormat::Auto, variable, database,
+                                              parse_error);
+  if (r != Result::Success) {
+    return path + ": " + ResultName(r) + " at offset " + std::to_string(parse_error.offset);
+  }
+  esl.insert(esl.end(), database.lists.data(), database.lists.data() + database.lists.size());
+  return {};
 }
 
 std::string NameToString(Input name) {

@@ -27,6 +27,14 @@ bool LoadCertificates(const std::string& path, const CryptoProvider& provider,
 bool DecodePem(const std::string& text, const std::string& label,
                std::vector<std::vector<uint8_t>>& blocks);
 
+// Signature-database files for a keyring: a certificate (DER or PEM) is appended to `certs` as
+// is (when certs is not null); anything else is read as signature lists (bare ESL, efivarfs,
+// .auth, or an OVMF variable store's `variable`) and appended to `esl`. Returns an empty string
+// or what failed.
+std::string LoadSignatureDatabase(const std::string& path, const char* variable,
+                                  std::vector<std::vector<uint8_t>>* certs,
+                                  std::vector<uint8_t>& esl);
+
 // RFC 4514 rendering of a Name element; "<unprintable: Result>" if it does not render.
 std::string NameToString(Input name);
 

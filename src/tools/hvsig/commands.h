@@ -36,6 +36,10 @@ struct VerifyOptions {
   bool json = false;
   bool check_time = false;
   bool trust_nested = false;
+  std::vector<std::string> rsa_keys;  // livepatch: raw RSA keys (builtin keyring)
+  bool secure_boot = false;           // livepatch
+  bool require_signature = false;     // livepatch
+  std::string livepatch_formats = "both";
   std::string image;
 };
 
@@ -55,6 +59,32 @@ struct KeyringListOptions {
   bool json = false;
 };
 int RunKeyringList(const GlobalOptions& global, const KeyringListOptions& options);
+
+// hvsig sign pe: Authenticode (SHA-256) with an RSA or ECDSA key; exit 1 on an image that is
+// already signed unless replace.
+struct SignPeOptions {
+  std::string key;                    // private key, PEM or DER
+  std::string cert;                   // the signer's certificate, PEM or DER
+  std::vector<std::string> addcerts;  // further certificates to embed (the chain)
+  bool replace = false;               // drop an existing certificate table
+  std::string image;
+  std::string output;
+};
+int RunSignPe(const GlobalOptions& global, const SignPeOptions& options);
+
+// hvsig sign livepatch: format note adds a .note.Xen.signature section (RSA PKCS#1 v1.5
+// SHA-256 over the file with the descriptor zeroed); format modsig appends a detached CMS
+// signature (SHA-256, no signed attributes, issuer+serial, no certificates), struct
+// module_signature and the marker, as Linux's scripts/sign-file. Exit 1 on a payload that is not
+// a sane livepatch object or is already signed.
+struct SignLivepatchOptions {
+  std::string format;  // note | modsig
+  std::string key;
+  std::string cert;
+  std::string payload;
+  std::string output;
+};
+int RunSignLivepatch(const GlobalOptions& global, const SignLivepatchOptions& options);
 
 // The provider named on the command line (builtin uses SHA-NI when the CPU has it).
 const CryptoProvider& SelectProvider(const std::string& name);

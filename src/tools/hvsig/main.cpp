@@ -1,4 +1,4 @@
-// hvsig: verify, inspect and digest signed PE images.
+// hvsig: verify, inspect and digest signed PE images; sign them.
 // Exit codes: 0 success / trusted, 1 rejected or malformed input, 2 usage or I/O error.
 #include <CLI/CLI.hpp>
 
@@ -46,7 +46,20 @@ int main(int argc, char** argv) {
   verify_cmd->add_option("--hash-authorization", verify.hash_authorization,
                          "db/MokList hashes authorize images: default (per purpose) | on | off")
       ->check(CLI::IsMember({"default", "on", "off"}));
-  verify_cmd->add_option("IMAGE", verify.image, "PE/COFF image")->required();
+  verify_cmd->add_option("--rsa-key", verify.rsa_keys,
+                         "livepatch: raw RSA public key for .note.Xen.signature (PEM PUBLIC KEY "
+                         "or RSA PUBLIC KEY, or DER SubjectPublicKeyInfo; builtin keyring)")
+      ->check(CLI::ExistingFile);
+  verify_cmd->add_flag("--secure-boot", verify.secure_boot,
+                       "livepatch: Secure Boot is on, an unsigned payload is refused");
+  verify_cmd->add_flag("--require-signature", verify.require_signature,
+                       "livepatch: refuse unsigned payloads without Secure Boot too");
+  verify_cmd->add_option("--livepatch-formats", verify.livepatch_formats,
+                         "livepatch: signature formats accepted: both (default) | note | modsig")
+      ->check(CLI::IsMember({"both", "note", "modsig"}));
+  verify_cmd->add_option("IMAGE", verify.image,
+                         "PE/COFF image; with --purpose livepatch an ELF file is a livepatch payload")
+      ->required();
 
   hvsig::tools::DigestOptions digest;
   CLI::App* digest_cmd = app.add_subcommand("digest", "print the Authenticode digest of a PE image");
@@ -81,6 +94,48 @@ int main(int argc, char** argv) {
       keyring_cmd->add_subcommand("list", "the compiled-in builtin keyring: <sha256> <serial> <subject>");
   keyring_list_cmd->add_flag("--json", keyring_list.json, "one JSON object");
 
+  CLI::App* sign_cmd =
+      app.add_subcommand("sign", "sign a PE image or a livepatch payload (OpenSSL, in the tool)");
+  sign_cmd->require_subcommand(1);
+
+  hvsig::tools::SignPeOptions sign_pe;
+  CLI::App* sign_pe_cmd = sign_cmd->add_subcommand(
+      "pe", "Authenticode-sign a PE image (SHA-256; RSA or ECDSA key), as sbsign does");
+  sign_pe_cmd->add_option("--key", sign_pe.key, "private key (PEM or DER, unencrypted)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sign_pe_cmd->add_option("--cert", sign_pe.cert, "signer certificate (PEM or DER)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sign_pe_cmd->add_option("--addcert", sign_pe.addcerts,
+                          "further certificates to embed, e.g. intermediates (PEM, one or many, "
+                          "or DER; repeat the option for more files)")
+      ->allow_extra_args(false)
+      ->check(CLI::ExistingFile);
+  sign_pe_cmd->add_flag("--replace", sign_pe.replace,
+                        "replace the signatures of an already signed image (else exit 1)");
+  sign_pe_cmd->add_option("-o,--output", sign_pe.output, "signed image to write")->required();
+  sign_pe_cmd->add_option("IMAGE", sign_pe.image, "PE/COFF image")->required();
+
+  hvsig::tools::SignLivepatchOptions sign_livepatch;
+  CLI::App* sign_livepatch_cmd = sign_cmd->add_subcommand(
+      "livepatch", "sign a Xen livepatch payload: a .note.Xen.signature note (RSA key) or an "
+                   "appended Linux module signature (CMS), as scripts/sign-file does");
+  sign_livepatch_cmd->add_option("--format", sign_livepatch.format, "note | modsig")
+      ->required()
+      ->check(CLI::IsMember({"note", "modsig"}));
+  sign_livepatch_cmd->add_option("--key", sign_livepatch.key, "private key (PEM or DER, unencrypted)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sign_livepatch_cmd->add_option("--cert", sign_livepatch.cert,
+                                 "signer certificate (PEM or DER): required for modsig, checked "
+                                 "against the key for note")
+      ->check(CLI::ExistingFile);
+  sign_livepatch_cmd->add_option("-o,--output", sign_livepatch.output, "signed payload to write")
+      ->required();
+  sign_livepatch_cmd->add_option("PAYLOAD", sign_livepatch.payload, "unsigned livepatch ELF object")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -93,5 +148,7 @@ int main(int argc, char** argv) {
   if (*inspect_cmd) return hvsig::tools::RunInspect(global, inspect);
   if (*esl_list_cmd) return hvsig::tools::RunEslList(global, esl_list);
   if (*keyring_list_cmd) return hvsig::tools::RunKeyringList(global, keyring_list);
+  if (*sign_pe_cmd) return hvsig::tools::RunSignPe(global, sign_pe);
+  if (*sign_livepatch_cmd) return hvsig::tools::RunSignLivepatch(global, sign_livepatch);
   return 2;
 }

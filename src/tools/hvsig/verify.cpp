@@ -20,6 +20,7 @@
 #include "tools/common/certs.h"
 #include "tools/common/file_image.h"
 #include "tools/hvsig/commands.h"
+#include "tools/hvsig/keys.h"
 
 namespace hvsig::tools {
 namespace {
@@ -29,27 +30,6 @@ using keyring::KeyringId;
 
 // Signatures larger than this in total are refused (Debian's and Microsoft's are < 16 KiB).
 constexpr size_t kSignatureStorage = 1 << 20;
-
-std::string Describe(Result r, uint64_t offset) {
-  return std::string(ResultName(r)) + " at offset " + std::to_string(offset);
-}
-
-// The keyrings and what their entries came from (for reports).
-struct KeySources {
-  std::unique_ptr<Keyring> rings[keyring::kKeyringCount];
-  std::vector<std::string> origin[keyring::kKeyringCount];  // per certificate: its file
-  std::deque<std::vector<uint8_t>> bytes;                    // what the keyrings point into
-  CertificateStore certificates;
-
-  Keyring& ring(KeyringId id) { return *rings[static_cast<size_t>(id)]; }
-  std::vector<std::string>& origins(KeyringId id) { return origin[static_cast<size_t>(id)]; }
-};
-
-// A failure while loading keys: the message and the exit code it calls for.
-struct LoadError {
-  std::string message;
-  int exit_code = kExitOk;
-};
 
 void AddLoaded(KeySources& keys, KeyringId id, const std::string& file, Result r,
                LoadError& error) {
@@ -115,6 +95,61 @@ bool LoadDatabases(const CryptoProvider& provider, const std::vector<std::string
   return true;
 }
 
+// PEM "PUBLIC KEY" or DER: a SubjectPublicKeyInfo; PEM "RSA PUBLIC KEY": PKCS#1's
+// RSAPublicKey { modulus, publicExponent }, added as modulus and exponent.
+bool LoadRawRsaKeys(const CryptoProvider& provider, const std::vector<std::string>& files,
+                    KeySources& keys, LoadError& error) {
+  Keyring& builtin = keys.ring(KeyringId::Builtin);
+  for (const std::string& path : files) {
+    std::vector<uint8_t> file;
+    std::string io_error;
+    if (!ReadWholeFile(path, file, io_error)) {
+      error = {io_error, kExitUsage};
+      return false;
+    }
+    const std::string text(file.begin(), file.end());
+    std::vector<std::vector<uint8_t>> blocks;
+    const bool pkcs1 = text.find("-----BEGIN RSA PUBLIC KEY-----") != std::string::npos;
+    const bool pem = pkcs1 || text.find("-----BEGIN PUBLIC KEY-----") != std::string::npos;
+    if (pem && (!DecodePem(text, pkcs1 ? "RSA PUBLIC KEY" : "PUBLIC KEY", blocks) ||
+                blocks.size() != 1)) {
+      error = {path + ": not one PEM public key", kExitRejected};
+      return false;
+    }
+    keys.bytes.push_back(pem ? blocks[0] : file);
+    const Input der(keys.bytes.back().data(), keys.bytes.back().size());
+    der::Error der_error;
+    Result r = Result::Success;
+    if (pkcs1) {
+      RsaPublicKey key;
+      der::Reader reader(der, &der_error);
+      r = der::Nested(reader, der::kSequence, [&](der::Reader& rsa) {
+        HVSIG_TRY(der::ReadUnsignedInteger(rsa, 1024, key.modulus));
+        return der::ReadUnsignedInteger(rsa, 1024, key.exponent);
+      });
+      if (r == Result::Success) r = reader.ExpectEnd();
+      if (r == Result::Success) {
+        r = keyring::AddRawRsaKey(provider, builtin, key, keyring::Origin::Runtime);
+        der_error = der::Error{r, 0};
+      }
+    } else {
+      r = keyring::AddRawRsaKeySpki(provider, builtin, der, keyring::Origin::Runtime, &der_error);
+    }
+    if (r != Result::Success) {
+      error = {path + ": " + Describe(der_error.result, der_error.offset), kExitRejected};
+      return false;
+    }
+    while (keys.raw_key_origin.size() < builtin.raw_key_count) keys.raw_key_origin.push_back(path);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string Describe(Result r, uint64_t offset) {
+  return std::string(ResultName(r)) + " at offset " + std::to_string(offset);
+}
+
 bool LoadKeys(const CryptoProvider& provider, const VerifyOptions& options, KeySources& keys,
               LoadError& error) {
   for (size_t i = 0; i < keyring::kKeyringCount; ++i) {
@@ -142,8 +177,11 @@ bool LoadKeys(const CryptoProvider& provider, const VerifyOptions& options, KeyS
          LoadDatabases(provider, options.mok, "MokList", keyring::Origin::MokList, keys,
                        KeyringId::Machine, error) &&
          LoadCertificateFiles(provider, options.certs, keys, KeyringId::Builtin, error) &&
-         LoadCertificateFiles(provider, options.secondary, keys, KeyringId::Secondary, error);
+         LoadCertificateFiles(provider, options.secondary, keys, KeyringId::Secondary, error) &&
+         LoadRawRsaKeys(provider, options.rsa_keys, keys, error);
 }
+
+namespace {
 
 bool ParsePurpose(const std::string& name, policy::Purpose& purpose) {
   for (policy::Purpose p :
@@ -272,6 +310,15 @@ nlohmann::json IdentityJson(const policy::Identity& id) {
           {"serial", Hex(id.serial, id.serial_length)}};
 }
 
+// Livepatch payloads are ELF objects; a PE image under purpose livepatch keeps the PE path.
+bool IsElfFile(const std::string& path) {
+  FileImage file;
+  std::string io_error;
+  std::vector<uint8_t> magic;
+  return file.Open(path, io_error) && file.ReadRange(0, 4, magic) && magic.size() == 4 &&
+         magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+}
+
 nlohmann::json AuditJson(const policy::AuditRecord& a) {
   return {{"purpose", policy::PurposeName(a.purpose)},
           {"mode", policy::ModeName(a.mode)},
@@ -295,6 +342,9 @@ int RunVerify(const GlobalOptions& global, const VerifyOptions& options) {
   if (!ParsePurpose(options.purpose, purpose)) {
     std::fprintf(stderr, "hvsig verify: unknown purpose %s\n", options.purpose.c_str());
     return kExitUsage;
+  }
+  if (purpose == policy::Purpose::Livepatch && IsElfFile(options.image)) {
+    return RunVerifyLivepatch(global, options);
   }
   policy::Policy policy = policy::DefaultPolicy(purpose);
   if (options.hash_authorization == "on") policy.hash_authorization = true;

@@ -19,7 +19,6 @@
 #include "hv/kexec.h"
 #include "hv/sim_guest.h"
 #include "hvsig/crypto_builtin.h"
-#include "hvsig/efi.h"
 #include "hvsig/keyring.h"
 #include "hvsig/result.h"
 #include "hvsig/x509.h"
@@ -61,35 +60,6 @@ const char* ErrnoText(long rc) {
     case EOPNOTSUPP: return "-EOPNOTSUPP";
     default: return "another errno";
   }
-}
-
-// Signature-database files: a certificate (DER or PEM) goes to the keyring as is; anything
-// else is read as signature lists (bare ESL, efivarfs, .auth, or an OVMF variable store's
-// `variable`). Returns an empty string or what failed.
-std::string LoadDatabase(const std::string& path, const char* variable,
-                         std::vector<std::vector<uint8_t>>* certs, std::vector<uint8_t>& esl) {
-  Bytes bytes;
-  std::string error;
-  if (!hvsig::tools::ReadWholeFile(path, bytes, error)) return error;
-  const std::string text(bytes.begin(), bytes.end());
-  if (certs != nullptr && text.find("-----BEGIN CERTIFICATE-----") != std::string::npos) {
-    if (!hvsig::tools::DecodePem(text, "CERTIFICATE", *certs)) return path + ": bad PEM";
-    return {};
-  }
-  if (certs != nullptr && !bytes.empty() && bytes[0] == 0x30) {  // a DER SEQUENCE: Certificate
-    certs->push_back(bytes);
-    return {};
-  }
-  hvsig::efi::SignatureDatabase database{};
-  hvsig::Error parse_error;
-  const hvsig::Result r = hvsig::efi::OpenSignatureDatabase(
-      hvsig::Input(bytes.data(), bytes.size()), hvsig::efi::VariableFormat::Auto, variable,
-      database, parse_error);
-  if (r != hvsig::Result::Success) {
-    return path + ": " + hvsig::ResultName(r) + " at offset " + std::to_string(parse_error.offset);
-  }
-  esl.insert(esl.end(), database.lists.data(), database.lists.data() + database.lists.size());
-  return {};
 }
 
 // A stand-in initramfs: deterministic bytes (the model measures an initrd, it does not run it).
@@ -200,9 +170,9 @@ long FileLoad(Kexec& kexec, SimGuest& guest, const FileBuffers& buffers,
 int Run(const Options& options) {
   hvsig::hv::MachineConfig config = hvsig::hv::sim::StandardMachine();
   config.secure_boot = true;
-  std::string error = LoadDatabase(options.db, "db", &config.keyrings.db_certs, config.keyrings.db_esl);
+  std::string error = hvsig::tools::LoadSignatureDatabase(options.db, "db", &config.keyrings.db_certs, config.keyrings.db_esl);
   if (error.empty() && !options.dbx.empty()) {
-    error = LoadDatabase(options.dbx, "dbx", nullptr, config.keyrings.dbx_esl);
+    error = hvsig::tools::LoadSignatureDatabase(options.dbx, "dbx", nullptr, config.keyrings.dbx_esl);
   }
   Bytes kernel;
   if (error.empty()) hvsig::tools::ReadWholeFile(options.kernel, kernel, error);

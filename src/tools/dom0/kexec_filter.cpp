@@ -1,0 +1,58 @@
+#include "tools/dom0/kexec_filter.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace hvsig::dom0 {
+namespace {
+
+// x32 system calls are the x86_64 numbers with this bit set (asm/unistd.h's __X32_SYSCALL_BIT).
+constexpr unsigned kX32SyscallBit = 0x40000000;
+
+constexpr unsigned kDeny = SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA);
+
+// Classic BPF over struct seccomp_data. Jump offsets count instructions after the jump.
+constexpr sock_filter kFilter[] = {
+    // Another ABI (int 0x80 gives AUDIT_ARCH_I386) has other numbers: no 64-bit program has a
+    // reason to use it, so it ends the process rather than being checked against the wrong table.
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+    // x32 has its own kexec_load number; refuse that whole ABI.
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32SyscallBit, 4, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_kexec_load, 3, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_kexec_file_load, 2, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_reboot, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_STMT(BPF_RET | BPF_K, kDeny),
+};
+
+}  // namespace
+
+bool InstallKexecFilter(std::string* error) {
+  // Required for an unprivileged filter; for root it also keeps setuid programs from gaining
+  // what the filter does not cover.
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    *error = std::string("PR_SET_NO_NEW_PRIVS: ") + strerror(errno);
+    return false;
+  }
+  sock_fprog program = {static_cast<unsigned short>(sizeof kFilter / sizeof kFilter[0]),
+                        const_cast<sock_filter*>(kFilter)};
+  long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
+  if (rc != 0 && errno == ENOSYS) rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);
+  if (rc != 0) {
+    *error = std::string("seccomp filter: ") + strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace hvsig::dom0

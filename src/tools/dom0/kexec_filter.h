@@ -1,0 +1,15 @@
+// The seccomp filter under every hvsig-dom0 command: the host kernel's kexec and reboot
+// syscalls fail with EPERM. A dom0 program under the model must reach the hypervisor through
+// libxencall; if our interposition fails and it falls back to the native path, it gets EPERM
+// instead of loading (or booting) a kernel on the machine running the tests.
+#pragma once
+
+#include <string>
+
+namespace hvsig::dom0 {
+
+// Sets no_new_privs and installs the filter for this process and everything it execs. On
+// failure returns false with the reason in *error; the caller must not run the command.
+bool InstallKexecFilter(std::string* error);
+
+}  // namespace hvsig::dom0
