@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs hvsig-bench (median of 3 repetitions) and prints each builtin variant's rate next to
-# OpenSSL's, with the builtin/openssl ratio (> 1 means builtin is faster).
+# Runs hvsig-bench (median of 3 repetitions) and prints each provider's rate (builtin-simd,
+# builtin-scalar, openssl, gcrypt: whichever the build has) with its ratio to OpenSSL's (> 1
+# means faster than OpenSSL).
 #   bench/run.sh [path/to/hvsig-bench] [extra Google Benchmark flags...]
 set -eu
 bench=${1:-"$(dirname "$0")/../build/bin/hvsig-bench"}
@@ -15,24 +16,30 @@ trap 'rm -f "$csv"' EXIT
   --benchmark_format=csv "$@" >"$csv"
 
 # CSV columns: name,iterations,real_time,cpu_time,time_unit,bytes_per_second,items_per_second,...
+# The kernel row (whole verify, when HVSIG_BENCH_KERNEL and HVSIG_BENCH_CA are set) is shown in
+# verifications/s; the digest rows in MB/s.
 awk -F, '
   $1 ~ /_median"?$/ {
     name = $1; gsub(/"/, "", name); sub(/_median$/, "", name)
     split(name, part, "/"); op = part[1]; provider = part[2]
     if ($9 == "true") { rate[op, provider] = -1 }
-    else if ($6 != "") { rate[op, provider] = $6 / 1e6; unit[op] = "MB/s" }
+    else if ($6 != "" && op != "kernel") { rate[op, provider] = $6 / 1e6; unit[op] = "MB/s" }
     else { rate[op, provider] = $7; unit[op] = "verify/s" }
     if (!(op in seen)) { seen[op] = 1; order[++count] = op }
+    if (!(provider in known)) { known[provider] = 1; providers[++nproviders] = provider }
   }
   function show(v) { return v < 0 ? "error" : sprintf("%.1f", v) }
   function ratio(a, b) { return (a <= 0 || b <= 0) ? "-" : sprintf("%.2f", a / b) }
   END {
-    printf "%-9s %-9s %14s %14s %14s %13s %15s\n", "op", "unit", "builtin-simd", "builtin-scalar",
-           "openssl", "simd/openssl", "scalar/openssl"
+    printf "%-9s %-9s", "op", "unit"
+    for (p = 1; p <= nproviders; p++) printf " %14s", providers[p]
+    for (p = 1; p <= nproviders; p++) if (providers[p] != "openssl") printf " %15s", providers[p] "/openssl"
+    printf "\n"
     for (i = 1; i <= count; i++) {
       op = order[i]
-      s = rate[op, "builtin-simd"]; c = rate[op, "builtin-scalar"]; o = rate[op, "openssl"]
-      printf "%-9s %-9s %14s %14s %14s %13s %15s\n", op, unit[op], show(s), show(c), show(o),
-             ratio(s, o), ratio(c, o)
+      printf "%-9s %-9s", op, unit[op]
+      for (p = 1; p <= nproviders; p++) printf " %14s", show(rate[op, providers[p]])
+      for (p = 1; p <= nproviders; p++) if (providers[p] != "openssl") printf " %15s", ratio(rate[op, providers[p]], rate[op, "openssl"])
+      printf "\n"
     }
   }' "$csv"

@@ -7,6 +7,7 @@ packages=(
   # build
   build-essential cmake ninja-build ccache pkg-config binutils
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
+  libgcrypt20-dev  # the gcrypt provider, the RFC's option 2 (docs/crypto-options.md)
   # test oracles and peers
   openssl ca-certificates dpkg-dev
   efitools pesign  # EFI signature lists made at test time (tests/efi_test.cpp)

@@ -27,50 +27,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const std::string kTool = HVSIG_TOOL;
-void OsslSign(const std::string& in, const std::string& out, const Credential& c,
-              const std::string& alg, bool nest = false) {
-  Sh("osslsigncode sign" + std::string(nest ? " -nest" : "") + " -h " + alg + " -key " +
-     ShellQuote(c.key) + " -certs " + ShellQuote(c.cert) + " -in " + ShellQuote(in) + " -out " +
-     ShellQuote(out) + " >/dev/null");
-}
-
-// pesign reads keys from an NSS database only.
-void PeSign(const std::string& in, const std::string& out, const SigningIdentity& id) {
-  const std::string db = Cached("nssdb", [&](const std::string& dir) {
-    const std::string p12 = dir + "/signer.p12";
-    fs::create_directories(dir);
-    Sh("certutil -N -d sql:" + ShellQuote(dir) + " --empty-password");
-    Sh("openssl pkcs12 -export -inkey " + ShellQuote(id.signer.key) + " -in " +
-       ShellQuote(id.signer.cert) + " -name hvsig-signer -passout pass: -out " + ShellQuote(p12));
-    Sh("pk12util -i " + ShellQuote(p12) + " -d sql:" + ShellQuote(dir) + " -W '' >/dev/null");
-    Sh("certutil -A -d sql:" + ShellQuote(dir) + " -n hvsig-ca -t CT,C,C -i " +
-       ShellQuote(id.ca.cert));
-  });
-  Sh("pesign -n sql:" + ShellQuote(db) + " -c hvsig-signer -s --force -i " + ShellQuote(in) +
-     " -o " + ShellQuote(out));
-}
-
-// Per-test scratch directory, removed when the test passes (kept for inspection otherwise).
-class ScratchDir {
- public:
-  ScratchDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(info->test_suite_name()) + "." + info->name();
-    for (char& c : name) {
-      if (c == '/') c = '_';
-    }
-    dir_ = kWork + "/scratch/" + name;
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~ScratchDir() {
-    if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
-  }
-  std::string operator/(const std::string& file) const { return dir_ + "/" + file; }
-
- private:
-  std::string dir_;
-};
 
 // Writes `source` changed by `mutate` to `out`.
 std::string Mutated(const std::string& source, const std::string& out,

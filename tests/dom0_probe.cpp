@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <net/if.h>
 #include <linux/reboot.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -25,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -454,6 +457,40 @@ void CheckHostKexecBlocked() {
                              : "exited " + std::to_string(WEXITSTATUS(status)));
 }
 
+// ---- the host's network interfaces ---------------------------------------------------------
+
+// `kexec -e` runs kexec-tools' ifdown(): SIOCSIFFLAGS without IFF_UP on every interface but lo.
+// The interface named here exists nowhere, so even unfiltered the call changes nothing: as root
+// it gives ENODEV (EPERM without CAP_NET_ADMIN, which is why dom0_test.sh judges the native run
+// by capability).
+constexpr char kNoSuchInterface[] = "hvsig-nodev0";
+static_assert(sizeof kNoSuchInterface <= IFNAMSIZ);
+
+ifreq InterfaceRequest(const char* name, size_t size) {
+  ifreq request{};
+  memcpy(request.ifr_name, name, size);
+  return request;
+}
+
+void CheckHostIfdownBlocked() {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    Report("siocsifflags_eperm", false, "socket: " + ErrnoText(errno));
+    return;
+  }
+  ifreq down = InterfaceRequest(kNoSuchInterface, sizeof kNoSuchInterface);
+  CheckEperm("siocsifflags_eperm", ioctl(fd, SIOCSIFFLAGS, &down));
+  // The kernel reads the request as unsigned int: bits above 32 must not get it past the filter.
+  CheckEperm("siocsifflags_high_bits_eperm",
+             syscall(SYS_ioctl, fd, 0xffffffff00000000UL | SIOCSIFFLAGS, &down));
+  // Reading flags (ifdown's first step, `ip link`'s view) is not filtered.
+  ifreq loopback = InterfaceRequest("lo", sizeof "lo");
+  const int rc = ioctl(fd, SIOCGIFFLAGS, &loopback);
+  Report("siocgifflags_allowed", rc == 0 && (loopback.ifr_flags & IFF_LOOPBACK) != 0,
+         rc == 0 ? std::string("lo lacks IFF_LOOPBACK") : ErrnoText(errno));
+  close(fd);
+}
+
 // ---- modes -------------------------------------------------------------------------------
 
 int Ud2Mode(bool ignore) {
@@ -505,6 +542,7 @@ int main(int argc, char** argv) {
   CheckUd2WithSignalHandler();
   CheckResetHand();
   CheckHostKexecBlocked();
+  CheckHostIfdownBlocked();
   printf("%d check(s) failed\n", g_failures);
   return g_failures == 0 ? 0 : 1;
 }

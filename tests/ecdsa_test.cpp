@@ -25,12 +25,12 @@ namespace {
 
 using namespace test;
 
-using BnCtxPtr = std::unique_ptr<BN_CTX, Deleter<BN_CTX, BN_CTX_free>>;
-using GroupPtr = std::unique_ptr<EC_GROUP, Deleter<EC_GROUP, EC_GROUP_free>>;
-using PointPtr = std::unique_ptr<EC_POINT, Deleter<EC_POINT, EC_POINT_free>>;
-using SigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, OSSL_PARAM_free>>;
+using BnCtxPtr = Owned<BN_CTX, BN_CTX_free>;
+using GroupPtr = Owned<EC_GROUP, EC_GROUP_free>;
+using PointPtr = Owned<EC_POINT, EC_POINT_free>;
+using SigPtr = Owned<ECDSA_SIG, ECDSA_SIG_free>;
+using ParamBldPtr = Owned<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using ParamPtr = Owned<OSSL_PARAM, OSSL_PARAM_free>;
 
 BnPtr NewBn() { return BnPtr(BN_new()); }
 

@@ -85,12 +85,7 @@ OpensslView ViewOf(const Bytes& der) {
   X509* x509 = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
   EXPECT_NE(x509, nullptr);
   if (x509 == nullptr) return view;
-  BIO* bio = BIO_new(BIO_s_mem());
-  X509_NAME_print_ex(bio, X509_get_subject_name(x509), 0, XN_FLAG_RFC2253);
-  char* text = nullptr;
-  const long length = BIO_get_mem_data(bio, &text);
-  view.subject.assign(text, static_cast<size_t>(length));
-  BIO_free(bio);
+  view.subject = OpenSslSubject(x509);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_length = 0;
   X509_digest(x509, EVP_sha256(), md, &md_length);

@@ -323,12 +323,7 @@ OpenSslSigner SignerByOpenSsl(const std::string& image_path) {
   STACK_OF(X509)* signers = PKCS7_get0_signers(p7, nullptr, 0);
   EXPECT_EQ(sk_X509_num(signers), 1);
   X509* cert = sk_X509_value(signers, 0);
-  BIO* bio = BIO_new(BIO_s_mem());
-  X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
-  char* text = nullptr;
-  const long length = BIO_get_mem_data(bio, &text);
-  out.subject.assign(text, static_cast<size_t>(length));
-  BIO_free(bio);
+  out.subject = OpenSslSubject(cert);
   unsigned char* name_der = nullptr;
   const int name_length = i2d_X509_NAME(X509_get_subject_name(cert), &name_der);
   uint8_t digest[32];

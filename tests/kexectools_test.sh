@@ -221,7 +221,9 @@ legacy_lockdown)
 legacy_exec)
   # kexec -e: Xen records the handoff and, in the model, returns; Debian's kexec then reports
   # "kexec failed" whatever happened, so the daemon's log is the judge. --no-ifdown: kexec
-  # would otherwise take down this machine's network interfaces before the call.
+  # would otherwise take down this machine's network interfaces before the call. hvsig-dom0's
+  # seccomp filter refuses that ioctl (SIOCSIFFLAGS, EPERM) as well; the option stays so that
+  # the host's network never depends on the filter alone.
   start_daemon --secure-boot off --mode off
   dom0 "$debian_kexec" "${legacy_args[@]}"
   expect_rc 0
@@ -315,7 +317,8 @@ patched_file_load)
   expect_call KEXEC_CMD_kexec_load -EPERM
 
   # kexec -e of the verified image: Xen re-checks every segment's digest and hands off to the
-  # kernel it measured (kexec itself then prints "kexec failed", see legacy_exec).
+  # kernel it measured (kexec itself then prints "kexec failed", see legacy_exec; --no-ifdown
+  # as there).
   dom0 "$patched_kexec" -s "${legacy_args[@]}"
   expect_rc 0
   expect_call KEXEC_CMD_kexec_file_load 0

@@ -26,26 +26,10 @@ const std::string kTool = HVSIG_TOOL;
 const std::string kOsslsigncodeBookworm =
     std::string(HVSIG_TEST_CACHE) + "/osslsigncode-bookworm/usr/bin/osslsigncode";
 
-// Per-test scratch directory, removed when the test passes (kept for inspection otherwise).
-class Scratch {
+// Per-test scratch directories under kWork/sign-pe.
+class Scratch : public ScratchDir {
  public:
-  Scratch() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(info->test_suite_name()) + "." + info->name();
-    for (char& c : name) {
-      if (c == '/') c = '_';
-    }
-    dir_ = kWork + "/sign-pe/" + name;
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~Scratch() {
-    if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
-  }
-  std::string operator/(const std::string& file) const { return dir_ + "/" + file; }
-
- private:
-  std::string dir_;
+  Scratch() : ScratchDir("sign-pe") {}
 };
 
 CommandResult Hvsig(const std::string& args) { return RunCommand(kTool + " " + args + " 2>&1"); }

@@ -43,6 +43,31 @@ inline std::string Cached(const std::string& name, const std::function<void(cons
   return path;
 }
 
+// kWork/area/<suite>.<test>: a scratch directory per test, removed when the test passes (kept
+// for inspection otherwise).
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& area = "scratch") {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = std::string(info->test_suite_name()) + "." + info->name();
+    for (char& c : name) {
+      if (c == '/') c = '_';
+    }
+    dir_ = kWork + "/" + area + "/" + name;
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  ~ScratchDir() {
+    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir_);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string operator/(const std::string& file) const { return dir_ + "/" + file; }
+
+ private:
+  std::string dir_;
+};
+
 // ---- Keys and certificates (openssl CLI) --------------------------------------------------
 
 enum class KeyType { Rsa2048, Rsa4096, P256, P384 };
@@ -150,6 +175,30 @@ inline void SbSign(const std::string& in, const std::string& out, const Credenti
   Sh("sbsign --key " + ShellQuote(c.key) + " --cert " + ShellQuote(c.cert) +
      (addcert.empty() ? "" : " --addcert " + ShellQuote(addcert)) + " --output " +
      ShellQuote(out) + " " + ShellQuote(in) + " >/dev/null 2>&1");
+}
+
+// osslsigncode sign (-nest: add a nested signature to an already signed image).
+inline void OsslSign(const std::string& in, const std::string& out, const Credential& c,
+                     const std::string& alg, bool nest = false) {
+  Sh("osslsigncode sign" + std::string(nest ? " -nest" : "") + " -h " + alg + " -key " +
+     ShellQuote(c.key) + " -certs " + ShellQuote(c.cert) + " -in " + ShellQuote(in) + " -out " +
+     ShellQuote(out) + " >/dev/null");
+}
+
+// pesign reads keys from an NSS database only.
+inline void PeSign(const std::string& in, const std::string& out, const SigningIdentity& id) {
+  const std::string db = Cached("nssdb", [&](const std::string& dir) {
+    const std::string p12 = dir + "/signer.p12";
+    std::filesystem::create_directories(dir);
+    Sh("certutil -N -d sql:" + ShellQuote(dir) + " --empty-password");
+    Sh("openssl pkcs12 -export -inkey " + ShellQuote(id.signer.key) + " -in " +
+       ShellQuote(id.signer.cert) + " -name hvsig-signer -passout pass: -out " + ShellQuote(p12));
+    Sh("pk12util -i " + ShellQuote(p12) + " -d sql:" + ShellQuote(dir) + " -W '' >/dev/null");
+    Sh("certutil -A -d sql:" + ShellQuote(dir) + " -n hvsig-ca -t CT,C,C -i " +
+       ShellQuote(id.ca.cert));
+  });
+  Sh("pesign -n sql:" + ShellQuote(db) + " -c hvsig-signer -s --force -i " + ShellQuote(in) +
+     " -o " + ShellQuote(out));
 }
 
 // A detached CMS signature (DER) over `content`, as Linux's sign-file and IMA tools make them:

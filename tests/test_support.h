@@ -27,9 +27,11 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "crypto/openssl/openssl_ptr.h"
 #include "hvsig/crypto.h"
 #include "hvsig/input.h"
 #include "hvsig/x509.h"
+#include "tools/common/der_writer.h"
 
 namespace hvsig::test {
 
@@ -65,6 +67,13 @@ inline void PutLe16(Bytes& b, uint64_t at, uint16_t v) {
 inline void PutLe32(Bytes& b, uint64_t at, uint32_t v) {
   PutLe16(b, at, static_cast<uint16_t>(v));
   PutLe16(b, at + 2, static_cast<uint16_t>(v >> 16));
+}
+inline uint64_t GetLe64(const Bytes& b, uint64_t at) {
+  return GetLe32(b, at) | (static_cast<uint64_t>(GetLe32(b, at + 4)) << 32);
+}
+inline void PutLe64(Bytes& b, uint64_t at, uint64_t v) {
+  PutLe32(b, at, static_cast<uint32_t>(v));
+  PutLe32(b, at + 4, static_cast<uint32_t>(v >> 32));
 }
 
 inline std::string ShellQuote(const std::string& s) {
@@ -117,27 +126,8 @@ inline Input In(const Bytes& bytes) { return Input(bytes.data(), bytes.size()); 
 
 inline Bytes BytesOf(const std::string& text) { return Bytes(text.begin(), text.end()); }
 
-inline Bytes Concat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& part : parts) out.insert(out.end(), part.begin(), part.end());
-  return out;
-}
-
-// One DER element, definite length in the minimal form.
-inline Bytes Tlv(uint8_t tag, const Bytes& contents) {
-  Bytes out{tag};
-  const size_t length = contents.size();
-  if (length < 0x80) {
-    out.push_back(static_cast<uint8_t>(length));
-  } else {
-    Bytes octets;
-    for (size_t l = length; l != 0; l >>= 8) octets.insert(octets.begin(), static_cast<uint8_t>(l));
-    out.push_back(static_cast<uint8_t>(0x80 | octets.size()));
-    out.insert(out.end(), octets.begin(), octets.end());
-  }
-  out.insert(out.end(), contents.begin(), contents.end());
-  return out;
-}
+using tools::Concat;
+using tools::Tlv;  // one DER element
 
 // Upper case matches what `openssl x509 -serial/-modulus` print.
 enum class HexCase { Lower, Upper };
@@ -197,14 +187,11 @@ inline Bytes RandomBytes(size_t length, std::mt19937* rng = nullptr) {
 
 // ---- OpenSSL -----------------------------------------------------------------------------
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
+using openssl::BnPtr;
+using openssl::MdCtxPtr;
+using openssl::Owned;
+using openssl::PkeyCtxPtr;
+using openssl::PkeyPtr;
 
 inline BnPtr BnFromBytes(const Bytes& bytes) {
   return BnPtr(BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr));
@@ -241,6 +228,15 @@ inline Bytes OpenSslDigest(const EVP_MD* md, const Bytes& message) {
 
 inline Bytes OpenSslDigest(DigestAlg alg, const Bytes& message) {
   return OpenSslDigest(OpenSslMd(alg), message);
+}
+
+// A certificate's subject as `openssl x509 -nameopt RFC2253` prints it.
+inline std::string OpenSslSubject(const X509* cert) {
+  const openssl::BioPtr bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* text = nullptr;
+  const long length = BIO_get_mem_data(bio.get(), &text);
+  return std::string(text, static_cast<size_t>(length));
 }
 
 // ---- hvsig -------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ inline Result ParseAuthenticode(Input der, SignedData& out, der::Error* error = 
 }
 
 // Where the DER of a WIN_CERTIFICATE payload ends: the payload may carry up to 7 zero bytes
-// after it (alignment); anything else is PeCertEntryBadPadding. der_length receives the length
+// after it, only to align dwLength to 8; anything else is PeCertEntryBadPadding. der_length receives the length
 // of the DER element.
 Result MeasureSignatureBlob(Input payload, size_t& der_length, der::Error* error = nullptr);
 

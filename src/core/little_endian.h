@@ -1,4 +1,5 @@
-// Little-endian field access for the binary formats the core parses (PE/COFF, EFI variables).
+// Little-endian field access for the binary formats the core parses (PE/COFF, EFI variables,
+// ELF livepatch payloads).
 // Callers bounds-check first.
 #pragma once
 

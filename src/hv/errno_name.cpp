@@ -14,6 +14,7 @@ struct NamedErrno {
 constexpr NamedErrno kNames[] = {
     {EPERM, "-EPERM"},
     {ENOENT, "-ENOENT"},
+    {EAGAIN, "-EAGAIN"},
     {EIO, "-EIO"},
     {E2BIG, "-E2BIG"},
     {ENOEXEC, "-ENOEXEC"},
@@ -22,6 +23,7 @@ constexpr NamedErrno kNames[] = {
     {EACCES, "-EACCES"},
     {EFAULT, "-EFAULT"},
     {EBUSY, "-EBUSY"},
+    {EEXIST, "-EEXIST"},
     {ENODEV, "-ENODEV"},
     {EINVAL, "-EINVAL"},
     {ERANGE, "-ERANGE"},

@@ -6,13 +6,13 @@
 
 #include <cerrno>
 #include <cinttypes>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <thread>
 
 #include "hv/boot_environment.h"
 #include "hv/errno_name.h"
+#include "hv/text.h"
 
 namespace hvsig::hv {
 
@@ -32,22 +32,6 @@ constexpr uint64_t kVmcoreinfoBytes = 4096;
 constexpr uint64_t kCpuNotesSize = (12 + 8 + 336) + (12 + 4 + 32);
 constexpr uint64_t kCpu0InfoNoteSize = 12 + 4 + 80;
 constexpr uint64_t kCpuNotesStride = 0x200;
-
-std::string Format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string Format(const char* fmt, ...) {
-  char buffer[512];
-  va_list args;
-  va_start(args, fmt);
-  vsnprintf(buffer, sizeof buffer, fmt, args);
-  va_end(args);
-  return buffer;
-}
-
-std::string Hex(const uint8_t* bytes, size_t length) {
-  std::string out;
-  for (size_t i = 0; i < length; ++i) out += Format("%02x", bytes[i]);
-  return out;
-}
 
 const char* TypeName(unsigned type) { return type == KEXEC_TYPE_CRASH ? "crash" : "default"; }
 

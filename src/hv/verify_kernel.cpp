@@ -26,6 +26,21 @@ std::string AddCertificates(const CryptoProvider& provider, const std::vector<st
   return {};
 }
 
+// Raw RSA keys (livepatch note signatures); the same key twice is kept once.
+std::string AddRawKeys(const CryptoProvider& provider, const std::vector<std::vector<uint8_t>>& keys,
+                       BootKeyrings& out, keyring::Keyring& ring) {
+  for (const std::vector<uint8_t>& spki : keys) {
+    out.storage.push_back(spki);
+    const std::vector<uint8_t>& kept = out.storage.back();
+    const Result r = keyring::AddRawRsaKeySpki(provider, ring, Input(kept.data(), kept.size()),
+                                               keyring::Origin::Builtin);
+    if (r != Result::Success) {
+      return std::string(keyring::KeyringName(ring.id)) + " raw key: " + ResultName(r);
+    }
+  }
+  return {};
+}
+
 std::string AddLists(const CryptoProvider& provider, const std::vector<uint8_t>& lists,
                      keyring::Origin origin, BootKeyrings& out, keyring::Keyring& ring) {
   if (lists.empty()) return {};
@@ -80,7 +95,7 @@ std::string LoadKeyrings(const CryptoProvider& provider, const KeyringSources& s
                          BootKeyrings& out) {
   // storage must not reallocate once certificates point into it.
   out.storage.reserve(sources.builtin_certs.size() + sources.db_certs.size() +
-                      sources.mok_certs.size() + 4);
+                      sources.mok_certs.size() + sources.builtin_raw_keys.size() + 4);
   for (size_t i = 0; i < keyring::kKeyringCount; ++i) {
     keyring::Init(out.rings[i], static_cast<KeyringId>(i));
     out.view.rings[i] = &out.rings[i];
@@ -90,6 +105,10 @@ std::string LoadKeyrings(const CryptoProvider& provider, const KeyringSources& s
   if (error.empty()) {
     error = AddCertificates(provider, sources.builtin_certs, keyring::Origin::Builtin, out,
                             rings[static_cast<size_t>(KeyringId::Builtin)]);
+  }
+  if (error.empty()) {
+    error = AddRawKeys(provider, sources.builtin_raw_keys, out,
+                       rings[static_cast<size_t>(KeyringId::Builtin)]);
   }
   if (error.empty()) {
     error = AddCertificates(provider, sources.db_certs, keyring::Origin::Db, out,

@@ -25,6 +25,7 @@ struct KeyringSources {
   std::vector<uint8_t> mok_esl;                      // machine, MokList's EFI_SIGNATURE_LISTs
   std::vector<uint8_t> dbx_esl;                      // blacklist
   std::vector<uint8_t> mokx_esl;                     // blacklist, MokListX's EFI_SIGNATURE_LISTs
+  std::vector<std::vector<uint8_t>> builtin_raw_keys;  // builtin, raw RSA keys as SPKI DER
 };
 
 // Keyrings parsed at boot. The certificates are views into `storage`.

@@ -4,10 +4,11 @@
  * open() hands out a handle; every device-model call fails with EOPNOTSUPP. Debian's symbol
  * versions: the .map file.
  */
-#include <errno.h>
 #include <stdlib.h>
 
 #include <xendevicemodel.h>
+
+#include "unsupported.h"
 
 struct xendevicemodel_handle {
     int unused;
@@ -25,12 +26,6 @@ int xendevicemodel_close(xendevicemodel_handle *dmod)
 {
     free(dmod);
     return 0;
-}
-
-static int unsupported(void)
-{
-    errno = EOPNOTSUPP;
-    return -1;
 }
 
 int xendevicemodel_create_ioreq_server(xendevicemodel_handle *dmod, domid_t domid,

@@ -3,10 +3,11 @@
  * libxenctrl's xc_interface_open opens this library and fails if that fails. open() hands out
  * a handle; every mapping call fails with EOPNOTSUPP. Debian's symbol versions: the .map file.
  */
-#include <errno.h>
 #include <stdlib.h>
 
 #include <xenforeignmemory.h>
+
+#include "unsupported.h"
 
 struct xenforeignmemory_handle {
     int unused;
@@ -24,12 +25,6 @@ int xenforeignmemory_close(xenforeignmemory_handle *fmem)
 {
     free(fmem);
     return 0;
-}
-
-static int unsupported(void)
-{
-    errno = EOPNOTSUPP;
-    return -1;
 }
 
 void *xenforeignmemory_map(xenforeignmemory_handle *fmem, uint32_t dom, int prot, size_t pages,

@@ -242,14 +242,16 @@ Result ParseSignedDataBody(der::Reader& signed_data, SignedData& out) {
   HVSIG_TRY(der::ReadSmallUnsigned(signed_data, version));
   if (version != 1 && version != 3) return signed_data.Fail(Result::Pkcs7BadVersion);
 
-  // digestAlgorithms: informational; each must still be a digest we know.
-  HVSIG_TRY(der::Nested(signed_data, der::kSet, [&](der::Reader& algorithms) {
-    while (!algorithms.AtEnd()) {
-      DigestAlg listed;
-      HVSIG_TRY(ReadDigestAlgorithm(algorithms, listed));
-    }
-    return Result::Success;
-  }));
+  // digestAlgorithms: exactly the one signer's algorithm (the Authenticode specification's
+  // rule). No signature covers this list, so anything else in it would be bytes an attacker
+  // may change at will.
+  Input algorithms_element;
+  der::Reader algorithms;
+  HVSIG_TRY(signed_data.ReadRawNested(der::kSet, algorithms_element, algorithms));
+  if (algorithms.AtEnd()) return algorithms.Fail(Result::Pkcs7DigestAlgorithmsMismatch);
+  DigestAlg listed;
+  HVSIG_TRY(ReadDigestAlgorithm(algorithms, listed));
+  if (!algorithms.AtEnd()) return algorithms.Fail(Result::Pkcs7DigestAlgorithmsMismatch);
 
   HVSIG_TRY(der::Nested(signed_data, der::kSequence, [&](der::Reader& content_info) {
     return ParseEncapsulatedContent(content_info, out);
@@ -273,6 +275,9 @@ Result ParseSignedDataBody(der::Reader& signed_data, SignedData& out) {
     return ParseSignerInfo(signer, out.kind, out.signer);
   }));
   if (!signer_infos.AtEnd()) return signer_infos.Fail(Result::Pkcs7NotOneSigner);
+  if (out.signer.digest_alg != listed) {
+    return signed_data.Fail(Result::Pkcs7DigestAlgorithmsMismatch, algorithms_element);
+  }
   return signed_data.ExpectEnd();
 }
 
@@ -307,6 +312,11 @@ Result MeasureSignatureBlob(Input payload, size_t& der_length, der::Error* error
   if (trailing >= 8) return reader.FailAt(Result::PeCertEntryBadPadding, der_length);
   for (size_t i = der_length; i < payload.size(); ++i) {
     if (payload[i] != 0) return reader.FailAt(Result::PeCertEntryBadPadding, i);
+  }
+  // dwLength is 8 + the DER's length (sbsign) or that rounded up to 8 (signtool, osslsigncode):
+  // any other value is a header byte that can change without the signature noticing.
+  if (trailing != 0 && payload.size() % 8 != 0) {
+    return reader.FailAt(Result::PeCertEntryBadPadding, der_length);
   }
   return Result::Success;
 }

@@ -5,6 +5,8 @@
 // therefore done here first, with the same Result, and OpenSSL only does the arithmetic.
 #include "hvsig/crypto_openssl.h"
 
+#include "crypto/hosted/rsa_policy.h"
+
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -22,23 +24,17 @@
 #include <memory>
 #include <vector>
 
+#include "crypto/openssl/openssl_ptr.h"
+
 namespace hvsig {
 namespace {
 
-template <auto Free>
-struct FreeWith {
-  template <typename T>
-  void operator()(T* p) const { Free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, FreeWith<EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, FreeWith<EVP_PKEY_CTX_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, FreeWith<BN_free>>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, FreeWith<OSSL_PARAM_BLD_free>>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, FreeWith<OSSL_PARAM_free>>;
-
-// Same bounds as the builtin provider (issue 2: RSA 2048..8192 bits).
-constexpr size_t kMinRsaBits = 2048;
-constexpr size_t kMaxRsaBits = 8192;
+using openssl::BnPtr;
+using openssl::Owned;
+using openssl::PkeyCtxPtr;
+using openssl::PkeyPtr;
+using ParamBldPtr = Owned<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using ParamPtr = Owned<OSSL_PARAM, OSSL_PARAM_free>;
 
 // OpenSSL leaves reasons on its per-thread error queue; a rejected signature is a normal
 // outcome here, so the queue is emptied on every return rather than growing forever.
@@ -112,69 +108,9 @@ void DigestFinal(DigestContext& ctx, uint8_t* out) {
 
 // --- RSA --------------------------------------------------------------------------------------
 
-Input WithoutLeadingZeros(Input value) {
-  size_t skip = 0;
-  while (skip < value.size() && value[skip] == 0) {
-    ++skip;
-  }
-  return Input(value.data() + skip, value.size() - skip);
-}
-
-size_t BitLength(Input normalized) {
-  if (normalized.empty()) {
-    return 0;
-  }
-  size_t top_bits = 0;
-  for (uint8_t top = normalized[0]; top != 0; top >>= 1) {
-    ++top_bits;
-  }
-  return (normalized.size() - 1) * 8 + top_bits;
-}
-
-// a < b for normalized big-endian magnitudes.
-bool LessThan(Input a, Input b) {
-  if (a.size() != b.size()) {
-    return a.size() < b.size();
-  }
-  return std::memcmp(a.data(), b.data(), a.size()) < 0;
-}
-
-struct NormalizedRsaKey {
-  Input modulus;
-  Input exponent;
-};
-
-Result CheckRsaPolicy(const RsaPublicKey& key, NormalizedRsaKey& out) {
-  const Input n = WithoutLeadingZeros(key.modulus);
-  const Input e = WithoutLeadingZeros(key.exponent);
-  if (n.empty()) {
-    return Result::CryptoBadKey;
-  }
-  if (BitLength(n) < kMinRsaBits) {
-    return Result::CryptoKeyTooSmall;
-  }
-  if (BitLength(n) > kMaxRsaBits) {
-    return Result::CryptoKeyTooLarge;
-  }
-  if ((n[n.size() - 1] & 1) == 0) {
-    return Result::CryptoBadKey;  // an even modulus is not a product of two odd primes
-  }
-  if (e.empty() || (e[e.size() - 1] & 1) == 0) {
-    return Result::CryptoBadKey;  // an even exponent is never invertible mod lambda(n)
-  }
-  if (e.size() == 1 && e[0] < 3) {
-    return Result::CryptoBadKey;  // e = 1 makes the signature equal to the message
-  }
-  if (!LessThan(e, n)) {
-    return Result::CryptoBadKey;
-  }
-  out = {n, e};
-  return Result::Success;
-}
-
 Result CheckRsaKey(const CryptoProvider&, const RsaPublicKey& key) {
-  NormalizedRsaKey normalized;
-  return CheckRsaPolicy(key, normalized);
+  hosted::NormalizedRsaKey normalized;
+  return hosted::CheckRsaPolicy(key, normalized);
 }
 
 BnPtr ToBignum(Input magnitude) {
@@ -194,7 +130,7 @@ PkeyPtr PublicKeyFromParams(const char* type, OSSL_PARAM_BLD* builder) {
   return PkeyPtr(pkey);
 }
 
-PkeyPtr RsaPkey(const NormalizedRsaKey& key) {
+PkeyPtr RsaPkey(const hosted::NormalizedRsaKey& key) {
   const BnPtr n = ToBignum(key.modulus);
   const BnPtr e = ToBignum(key.exponent);
   const ParamBldPtr builder(OSSL_PARAM_BLD_new());
@@ -220,25 +156,13 @@ Result EvpVerify(EVP_PKEY* pkey, Input digest, Input signature, Configure config
   return Result::Success;
 }
 
-// Checks shared by both RSA paddings, in the builtin provider's order; then the verification.
+// The builtin provider's checks (shared with the libgcrypt provider); then the verification.
 template <typename Configure>
 Result VerifyRsa(const RsaPublicKey& key, DigestAlg alg, Input digest, Input signature,
                  Configure configure) {
   const ErrorQueueCleaner cleaner;
-  NormalizedRsaKey normalized;
-  HVSIG_TRY(CheckRsaPolicy(key, normalized));
-  if (FetchedDigest(alg) == nullptr) {
-    return Result::CryptoUnsupportedAlgorithm;
-  }
-  if (digest.size() != DigestLength(alg)) {
-    return Result::CryptoBadDigestLength;
-  }
-  if (signature.size() != normalized.modulus.size()) {
-    return Result::CryptoBadSignatureLength;
-  }
-  if (!LessThan(signature, normalized.modulus)) {
-    return Result::CryptoSignatureOutOfRange;  // same length, so a plain byte compare
-  }
+  hosted::NormalizedRsaKey normalized;
+  HVSIG_TRY(hosted::CheckRsaVerifyInputs(key, alg, digest, signature, normalized));
   const PkeyPtr pkey = RsaPkey(normalized);
   if (pkey == nullptr) {
     return Result::CryptoProviderFailure;
@@ -351,7 +275,7 @@ Result CheckEcKey(const CryptoProvider&, const EcPublicKey& key) {
   return EcPkey(key, pkey);
 }
 
-using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, FreeWith<ASN1_INTEGER_free>>;
+using Asn1IntegerPtr = Owned<ASN1_INTEGER, ASN1_INTEGER_free>;
 
 // One INTEGER of an Ecdsa-Sig-Value. d2i is lax about some BER, so the element is re-encoded
 // with i2d and must come back byte-for-byte. A well-formed INTEGER that is negative or longer

@@ -4,6 +4,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -18,21 +19,32 @@ constexpr unsigned kX32SyscallBit = 0x40000000;
 
 constexpr unsigned kDeny = SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA);
 
+// The kernel takes an ioctl's request as unsigned int (fs/ioctl.c), so only the low 32 bits of
+// the 64-bit argument decide which request runs: the filter compares exactly those, and a
+// caller cannot slip SIOCSIFFLAGS past it by setting high bits. On little-endian x86_64 they
+// are the first word of args[1].
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
+constexpr unsigned kIoctlRequestLow32 = offsetof(seccomp_data, args[1]);
+
 // Classic BPF over struct seccomp_data. Jump offsets count instructions after the jump.
 constexpr sock_filter kFilter[] = {
     // Another ABI (int 0x80 gives AUDIT_ARCH_I386) has other numbers: no 64-bit program has a
     // reason to use it, so it ends the process rather than being checked against the wrong table.
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+    /*  0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+    /*  1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+    /*  2 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    /*  3 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
     // x32 has its own kexec_load number; refuse that whole ABI.
-    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32SyscallBit, 4, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_kexec_load, 3, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_kexec_file_load, 2, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_reboot, 1, 0),
-    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    BPF_STMT(BPF_RET | BPF_K, kDeny),
+    /*  4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32SyscallBit, 8, 0),
+    /*  5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_kexec_load, 7, 0),
+    /*  6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_kexec_file_load, 6, 0),
+    /*  7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_reboot, 5, 0),
+    /*  8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 1, 0),
+    /*  9 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    /* 10 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIoctlRequestLow32),
+    /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SIOCSIFFLAGS, 1, 0),
+    /* 12 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    /* 13 */ BPF_STMT(BPF_RET | BPF_K, kDeny),
 };
 
 }  // namespace

@@ -5,7 +5,9 @@
 //     go to the daemon at PATH (HVSIG_HYPERVISOR_SOCKET);
 //   - LD_PRELOAD=<lib>/libhvsig-dom0.so shows /proc/xen and /sys/hypervisor and answers the
 //     PV CPUID probe;
-//   - a seccomp filter makes the host's kexec_load, kexec_file_load and reboot fail with EPERM.
+//   - a seccomp filter makes the host's kexec_load, kexec_file_load and reboot fail with EPERM,
+//     and ioctl(SIOCSIFFLAGS) too, so `kexec -e`'s ifdown() cannot take the host's network
+//     down (kexec_filter.h).
 // <lib> is <directory of this executable>/../lib, in the build tree and in an install tree.
 //
 // Exit status: CMD's, or 128+N if a signal N ended it; 127 if CMD cannot be executed; 1 if the
@@ -35,7 +37,8 @@ constexpr char kUsage[] =
     "usage: hvsig-dom0 [--socket PATH] -- CMD [ARGS...]\n"
     "Runs CMD as a PV dom0 program on hvsig-hypervisor: Xen's userspace libraries reach the\n"
     "daemon at PATH (default " HVSIG_HYPERVISOR_SOCKET_DEFAULT "), /proc/xen and\n"
-    "/sys/hypervisor show the modelled Xen, and the host's kexec and reboot syscalls fail.\n";
+    "/sys/hypervisor show the modelled Xen, and the host's kexec and reboot syscalls, and\n"
+    "ioctl(SIOCSIFFLAGS) (kexec -e's ifdown), fail with EPERM.\n";
 
 int UsageError(const std::string& message) {
   fprintf(stderr, "hvsig-dom0: %s\n%s", message.c_str(), kUsage);

@@ -5,11 +5,12 @@
 #include <vector>
 
 #include "hvsig/crypto.h"
+#include "hvsig/crypto_providers.h"
 
 namespace hvsig::tools {
 
 struct GlobalOptions {
-  std::string provider = "builtin";
+  std::string provider = DefaultProviderName();
 };
 
 struct DigestOptions {
@@ -86,7 +87,7 @@ struct SignLivepatchOptions {
 };
 int RunSignLivepatch(const GlobalOptions& global, const SignLivepatchOptions& options);
 
-// The provider named on the command line (builtin uses SHA-NI when the CPU has it).
+// The provider named on the command line (one of ProviderNames(), checked by the parser).
 const CryptoProvider& SelectProvider(const std::string& name);
 bool ParseDigestAlg(const std::string& name, DigestAlg& alg);
 

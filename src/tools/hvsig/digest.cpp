@@ -1,18 +1,13 @@
 #include <cstdio>
 #include <memory>
 
-#include "hvsig/crypto_builtin.h"
-#include "hvsig/crypto_openssl.h"
 #include "hvsig/pe.h"
 #include "tools/common/file_image.h"
 #include "tools/hvsig/commands.h"
 
 namespace hvsig::tools {
 
-const CryptoProvider& SelectProvider(const std::string& name) {
-  static const CryptoProvider builtin = MakeBuiltinProvider(HostedVectorUnitHooks());
-  return name == "openssl" ? OpenSslProvider() : builtin;
-}
+const CryptoProvider& SelectProvider(const std::string& name) { return *ProviderByName(name); }
 
 bool ParseDigestAlg(const std::string& name, DigestAlg& alg) {
   for (DigestAlg candidate : {DigestAlg::Sha1, DigestAlg::Sha224, DigestAlg::Sha256,

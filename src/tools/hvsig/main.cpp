@@ -5,8 +5,24 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tools/hvsig/commands.h"
+
+namespace {
+
+// An option naming an input file, which must exist.
+template <typename T>
+CLI::Option* AddFileOption(CLI::App* cmd, const std::string& name, T& value, const std::string& help) {
+  return cmd->add_option(name, value, help)->check(CLI::ExistingFile);
+}
+
+// The signer's private key, which both `sign` subcommands require.
+void AddSigningKeyOption(CLI::App* cmd, std::string& key) {
+  AddFileOption(cmd, "--key", key, "private key (PEM or DER, unencrypted)")->required();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"hvsig: signature verification for Xen kexec and livepatch images"};
@@ -14,31 +30,26 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all");
 
   hvsig::tools::GlobalOptions global;
-  app.add_option("--provider", global.provider, "crypto provider: builtin | openssl")
-      ->check(CLI::IsMember({"builtin", "openssl"}));
+  const auto provider_names = hvsig::ProviderNames();
+  app.add_option("--provider", global.provider, "crypto provider")
+      ->check(CLI::IsMember(std::vector<std::string>(provider_names.begin(), provider_names.end())))
+      ->capture_default_str();
 
   hvsig::tools::VerifyOptions verify;
   CLI::App* verify_cmd = app.add_subcommand("verify", "verify a signed PE image (exit 0 trusted, 1 rejected)");
-  verify_cmd->add_option("--cert", verify.certs, "trusted certificate file (PEM, one or many, or DER)")
-      ->check(CLI::ExistingFile);
+  AddFileOption(verify_cmd, "--cert", verify.certs, "trusted certificate file (PEM, one or many, or DER)");
   verify_cmd->add_option("--profile", verify.profile, "strict (default) | compat")
       ->check(CLI::IsMember({"strict", "compat"}));
   verify_cmd->add_flag("--json", verify.json, "one JSON object");
   verify_cmd->add_flag("--check-time", verify.check_time, "enforce certificate validity periods");
   verify_cmd->add_flag("--trust-nested", verify.trust_nested, "let nested signatures vouch");
-  verify_cmd->add_option("--secondary", verify.secondary,
-                         "secondary-keyring certificate file (must be signed by a builtin or "
-                         "secondary key)")
-      ->check(CLI::ExistingFile);
+  AddFileOption(verify_cmd, "--secondary", verify.secondary,
+                "secondary-keyring certificate file (must be signed by a builtin or secondary key)");
   const char* kDatabaseHelp = ": ESL, efivarfs, .auth or OVMF_VARS file";
-  verify_cmd->add_option("--db", verify.db, std::string("platform keyring (UEFI db)") + kDatabaseHelp)
-      ->check(CLI::ExistingFile);
-  verify_cmd->add_option("--dbx", verify.dbx, std::string("blacklist (UEFI dbx)") + kDatabaseHelp)
-      ->check(CLI::ExistingFile);
-  verify_cmd->add_option("--mok", verify.mok, std::string("machine keyring (MokList)") + kDatabaseHelp)
-      ->check(CLI::ExistingFile);
-  verify_cmd->add_option("--mokx", verify.mokx, std::string("blacklist (MokListX)") + kDatabaseHelp)
-      ->check(CLI::ExistingFile);
+  AddFileOption(verify_cmd, "--db", verify.db, std::string("platform keyring (UEFI db)") + kDatabaseHelp);
+  AddFileOption(verify_cmd, "--dbx", verify.dbx, std::string("blacklist (UEFI dbx)") + kDatabaseHelp);
+  AddFileOption(verify_cmd, "--mok", verify.mok, std::string("machine keyring (MokList)") + kDatabaseHelp);
+  AddFileOption(verify_cmd, "--mokx", verify.mokx, std::string("blacklist (MokListX)") + kDatabaseHelp);
   verify_cmd->add_option("--purpose", verify.purpose, "kexec (default) | kexec-crash | livepatch")
       ->check(CLI::IsMember({"kexec", "kexec-crash", "livepatch"}));
   verify_cmd->add_option("--sbat-level", verify.sbat_level,
@@ -46,10 +57,9 @@ int main(int argc, char** argv) {
   verify_cmd->add_option("--hash-authorization", verify.hash_authorization,
                          "db/MokList hashes authorize images: default (per purpose) | on | off")
       ->check(CLI::IsMember({"default", "on", "off"}));
-  verify_cmd->add_option("--rsa-key", verify.rsa_keys,
-                         "livepatch: raw RSA public key for .note.Xen.signature (PEM PUBLIC KEY "
-                         "or RSA PUBLIC KEY, or DER SubjectPublicKeyInfo; builtin keyring)")
-      ->check(CLI::ExistingFile);
+  AddFileOption(verify_cmd, "--rsa-key", verify.rsa_keys,
+                "livepatch: raw RSA public key for .note.Xen.signature (PEM PUBLIC KEY or RSA "
+                "PUBLIC KEY, or DER SubjectPublicKeyInfo; builtin keyring)");
   verify_cmd->add_flag("--secure-boot", verify.secure_boot,
                        "livepatch: Secure Boot is on, an unsigned payload is refused");
   verify_cmd->add_flag("--require-signature", verify.require_signature,
@@ -101,17 +111,12 @@ int main(int argc, char** argv) {
   hvsig::tools::SignPeOptions sign_pe;
   CLI::App* sign_pe_cmd = sign_cmd->add_subcommand(
       "pe", "Authenticode-sign a PE image (SHA-256; RSA or ECDSA key), as sbsign does");
-  sign_pe_cmd->add_option("--key", sign_pe.key, "private key (PEM or DER, unencrypted)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  sign_pe_cmd->add_option("--cert", sign_pe.cert, "signer certificate (PEM or DER)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  sign_pe_cmd->add_option("--addcert", sign_pe.addcerts,
-                          "further certificates to embed, e.g. intermediates (PEM, one or many, "
-                          "or DER; repeat the option for more files)")
-      ->allow_extra_args(false)
-      ->check(CLI::ExistingFile);
+  AddSigningKeyOption(sign_pe_cmd, sign_pe.key);
+  AddFileOption(sign_pe_cmd, "--cert", sign_pe.cert, "signer certificate (PEM or DER)")->required();
+  AddFileOption(sign_pe_cmd, "--addcert", sign_pe.addcerts,
+                "further certificates to embed, e.g. intermediates (PEM, one or many, or DER; "
+                "repeat the option for more files)")
+      ->allow_extra_args(false);
   sign_pe_cmd->add_flag("--replace", sign_pe.replace,
                         "replace the signatures of an already signed image (else exit 1)");
   sign_pe_cmd->add_option("-o,--output", sign_pe.output, "signed image to write")->required();
@@ -124,13 +129,10 @@ int main(int argc, char** argv) {
   sign_livepatch_cmd->add_option("--format", sign_livepatch.format, "note | modsig")
       ->required()
       ->check(CLI::IsMember({"note", "modsig"}));
-  sign_livepatch_cmd->add_option("--key", sign_livepatch.key, "private key (PEM or DER, unencrypted)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  sign_livepatch_cmd->add_option("--cert", sign_livepatch.cert,
-                                 "signer certificate (PEM or DER): required for modsig, checked "
-                                 "against the key for note")
-      ->check(CLI::ExistingFile);
+  AddSigningKeyOption(sign_livepatch_cmd, sign_livepatch.key);
+  AddFileOption(sign_livepatch_cmd, "--cert", sign_livepatch.cert,
+                "signer certificate (PEM or DER): required for modsig, checked against the key "
+                "for note");
   sign_livepatch_cmd->add_option("-o,--output", sign_livepatch.output, "signed payload to write")
       ->required();
   sign_livepatch_cmd->add_option("PAYLOAD", sign_livepatch.payload, "unsigned livepatch ELF object")

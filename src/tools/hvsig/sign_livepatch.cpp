@@ -13,69 +13,32 @@
 //   object (SHA-256, no signed attributes, signer by issuer+serial, no certificates), then
 //   struct module_signature {0, 0, PKEY_ID_PKCS7, 0, 0, {0}, be32 length} and the marker.
 #include <openssl/cms.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/little_endian.h"
 #include "hvsig/livepatch.h"
 #include "tools/common/file_image.h"
-#include "tools/hvsig/commands.h"
+#include "tools/hvsig/signing.h"
 
 namespace hvsig::tools {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const { Free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
-using CmsPtr = std::unique_ptr<CMS_ContentInfo, Deleter<CMS_ContentInfo_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
+using openssl::BioPtr;
+using openssl::MdCtxPtr;
+using openssl::PkeyPtr;
+using openssl::X509Ptr;
+using CmsPtr = openssl::Owned<CMS_ContentInfo, CMS_ContentInfo_free>;
 
 constexpr char kNoteSectionName[] = ".note.Xen.signature";
 constexpr uint32_t kShtNote = 7;
-
-struct Failure {
-  std::string message;
-  int exit_code = kExitRejected;
-};
-
-std::string OpenSslReason() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return code == 0 ? std::string("unknown error") : std::string(text);
-}
-
-// PEM first, then DER: the two forms openssl writes.
-bool LoadKey(const std::string& path, PkeyPtr& key, Failure& failure) {
-  BioPtr bio(BIO_new_file(path.c_str(), "rb"));
-  if (bio) key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key && bio && BIO_reset(bio.get()) == 0) key.reset(d2i_PrivateKey_bio(bio.get(), nullptr));
-  if (!key) failure = {path + ": not a private key (" + OpenSslReason() + ")", kExitUsage};
-  return key != nullptr;
-}
-
-bool LoadCertificate(const std::string& path, X509Ptr& cert, Failure& failure) {
-  BioPtr bio(BIO_new_file(path.c_str(), "rb"));
-  if (bio) cert.reset(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!cert && bio && BIO_reset(bio.get()) == 0) cert.reset(d2i_X509_bio(bio.get(), nullptr));
-  if (!cert) failure = {path + ": not a certificate (" + OpenSslReason() + ")", kExitUsage};
-  return cert != nullptr;
-}
 
 // The payload as the verifier will see it: sane and not yet signed.
 bool CheckUnsigned(const Bytes& payload, Failure& failure) {
@@ -94,12 +57,6 @@ bool CheckUnsigned(const Bytes& payload, Failure& failure) {
   return true;
 }
 
-uint16_t GetLe16(const Bytes& b, size_t at) { return static_cast<uint16_t>(b[at] | (b[at + 1] << 8)); }
-uint64_t GetLe64(const Bytes& b, size_t at) {
-  uint64_t v = 0;
-  for (size_t i = 8; i > 0; --i) v = (v << 8) | b[at + i - 1];
-  return v;
-}
 void PutLe(Bytes& b, size_t at, uint64_t v, size_t width) {
   for (size_t i = 0; i < width; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
 }
@@ -114,15 +71,15 @@ void AlignTo(Bytes& b, size_t alignment) {
 // The payload with an empty (zero) signature note of descriptor_size bytes; CheckUnsigned has
 // validated the header and section table this reads.
 Bytes AddSignatureNote(const Bytes& payload, size_t descriptor_size) {
-  const uint64_t shoff = GetLe64(payload, 40);
-  const uint16_t shnum = GetLe16(payload, 60);
-  const uint16_t shstrndx = GetLe16(payload, 62);
+  const uint64_t shoff = Le64(payload.data() + 40);
+  const uint16_t shnum = Le16(payload.data() + 60);
+  const uint16_t shstrndx = Le16(payload.data() + 62);
   const size_t table_size = static_cast<size_t>(shnum) * livepatch::kSectionHeaderSize;
   const Bytes table(payload.begin() + static_cast<std::ptrdiff_t>(shoff),
                     payload.begin() + static_cast<std::ptrdiff_t>(shoff + table_size));
   const size_t strtab_header = static_cast<size_t>(shstrndx) * livepatch::kSectionHeaderSize;
-  const uint64_t strtab_offset = GetLe64(table, strtab_header + 24);
-  const uint64_t strtab_size = GetLe64(table, strtab_header + 32);
+  const uint64_t strtab_offset = Le64(table.data() + strtab_header + 24);
+  const uint64_t strtab_size = Le64(table.data() + strtab_header + 32);
 
   Bytes out(payload.begin(), shoff + table_size == payload.size()
                                   ? payload.begin() + static_cast<std::ptrdiff_t>(shoff)
@@ -179,7 +136,7 @@ bool SignNote(const Bytes& payload, EVP_PKEY* key, Bytes& out, Failure& failure)
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
       EVP_DigestSign(ctx.get(), signature.data(), &length, out.data(), out.size()) != 1 ||
       length != signature_size) {
-    failure = {"RSA signing failed: " + OpenSslReason(), kExitUsage};
+    failure = {"RSA signing failed" + OpenSslReason(), kExitUsage};
     return false;
   }
   std::memcpy(out.data() + parsed.note_signature_offset, signature.data(), signature_size);
@@ -198,7 +155,7 @@ bool SignModule(const Bytes& payload, EVP_PKEY* key, X509* cert, Bytes& out, Fai
   unsigned char* der = nullptr;
   const int der_length = built ? i2d_CMS_ContentInfo(cms.get(), &der) : -1;
   if (der_length <= 0) {
-    failure = {"CMS signing failed: " + OpenSslReason(), kExitUsage};
+    failure = {"CMS signing failed" + OpenSslReason(), kExitUsage};
     return false;
   }
   out = payload;
@@ -223,18 +180,14 @@ bool Sign(const SignLivepatchOptions& options, Bytes& out, Failure& failure) {
   }
   if (!CheckUnsigned(payload, failure)) return false;
   PkeyPtr key;
-  if (!LoadKey(options.key, key, failure)) return false;
+  if (!LoadPrivateKey(options.key, key, failure)) return false;
   X509Ptr cert;
   if (options.format == "modsig" && options.cert.empty()) {
     failure = {"format modsig needs --cert", kExitUsage};
     return false;
   }
-  if (!options.cert.empty()) {
-    if (!LoadCertificate(options.cert, cert, failure)) return false;
-    if (X509_check_private_key(cert.get(), key.get()) != 1) {
-      failure = {options.cert + ": does not match the key", kExitUsage};
-      return false;
-    }
+  if (!options.cert.empty() && !LoadSignerCertificate(options.cert, key.get(), options.key, cert, failure)) {
+    return false;
   }
   if (options.format == "note") return SignNote(payload, key.get(), out, failure);
   return SignModule(payload, key.get(), cert.get(), out, failure);
@@ -250,12 +203,9 @@ int RunSignLivepatch(const GlobalOptions&, const SignLivepatchOptions& options) 
                  failure.message.c_str());
     return failure.exit_code;
   }
-  FILE* file = std::fopen(options.output.c_str(), "wb");
-  bool written = file != nullptr && std::fwrite(out.data(), 1, out.size(), file) == out.size();
-  if (file != nullptr) written = std::fclose(file) == 0 && written;
-  if (!written) {
-    std::fprintf(stderr, "hvsig sign livepatch: %s: cannot write\n", options.output.c_str());
-    return kExitUsage;
+  if (!WriteOutput(options.output, out, failure)) {
+    std::fprintf(stderr, "hvsig sign livepatch: %s\n", failure.message.c_str());
+    return failure.exit_code;
   }
   return kExitOk;
 }

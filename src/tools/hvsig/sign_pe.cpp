@@ -18,51 +18,28 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "hvsig/image.h"
 #include "hvsig/pe.h"
+#include "tools/common/der_writer.h"
 #include "tools/common/file_image.h"
-#include "tools/hvsig/commands.h"
+#include "tools/hvsig/signing.h"
 
 namespace hvsig::tools {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-template <auto Free>
-struct OpenSslDeleter {
-  template <typename T>
-  void operator()(T* p) const { Free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY_free>>;
-using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<X509_free>>;
-using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<BIO_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpenSslDeleter<EVP_MD_CTX_free>>;
-
-// A failure: the message and the exit code it calls for.
-struct Failure {
-  std::string message;
-  int exit_code = kExitRejected;
-};
-
-// libcrypto's reason for the last failure, for messages ("" if it left none).
-std::string OpenSslReason() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return std::string(" (") + text + ")";
-}
+using openssl::MdCtxPtr;
+using openssl::PkeyPtr;
+using openssl::X509Ptr;
 
 // ---- DER encoding --------------------------------------------------------------------------
 
@@ -74,29 +51,7 @@ constexpr uint8_t kTagSet = 0x31;
 constexpr uint8_t ContextConstructed(uint8_t n) { return 0xa0 | n; }
 constexpr uint8_t ContextPrimitive(uint8_t n) { return 0x80 | n; }
 
-// One element, definite length in the minimal form.
-Bytes Tlv(uint8_t tag, const Bytes& contents) {
-  Bytes out{tag};
-  const size_t length = contents.size();
-  if (length < 0x80) {
-    out.push_back(static_cast<uint8_t>(length));
-  } else {
-    Bytes octets;
-    for (size_t l = length; l != 0; l >>= 8) octets.insert(octets.begin(), static_cast<uint8_t>(l));
-    out.push_back(static_cast<uint8_t>(0x80 | octets.size()));
-    out.insert(out.end(), octets.begin(), octets.end());
-  }
-  out.insert(out.end(), contents.begin(), contents.end());
-  return out;
-}
-
-Bytes Cat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& part : parts) out.insert(out.end(), part.begin(), part.end());
-  return out;
-}
-
-Bytes Sequence(std::initializer_list<Bytes> parts) { return Tlv(kTagSequence, Cat(parts)); }
+Bytes Sequence(std::initializer_list<Bytes> parts) { return Tlv(kTagSequence, Concat(parts)); }
 
 // The encoding of a libcrypto object (i2d_* function), empty if it fails.
 template <typename T, typename Encode>
@@ -111,7 +66,7 @@ Bytes Encoded(const T* object, Encode encode) {
 
 // An OBJECT IDENTIFIER element from its dotted form (libcrypto encodes it).
 Bytes Oid(const char* dotted) {
-  std::unique_ptr<ASN1_OBJECT, OpenSslDeleter<ASN1_OBJECT_free>> object(OBJ_txt2obj(dotted, 1));
+  openssl::Owned<ASN1_OBJECT, ASN1_OBJECT_free> object(OBJ_txt2obj(dotted, 1));
   return object ? Encoded(object.get(), i2d_ASN1_OBJECT) : Bytes{};
 }
 
@@ -148,7 +103,7 @@ Bytes IndirectDataValue(const uint8_t* image_digest) {
   const Bytes digest_info =
       Sequence({Sha256Algorithm(),
                 Tlv(kTagOctetString, Bytes(image_digest, image_digest + DigestLength(kImageDigest)))});
-  return Cat({data, digest_info});
+  return Concat({data, digest_info});
 }
 
 Bytes Attribute(const char* type, const Bytes& value) {
@@ -176,96 +131,24 @@ Bytes SignedAttributes(const uint8_t* content_digest) {
 
 // ---- Keys and certificates -----------------------------------------------------------------
 
-bool IsPem(const Bytes& bytes) {
-  static const std::string kBegin = "-----BEGIN";
-  return std::search(bytes.begin(), bytes.end(), kBegin.begin(), kBegin.end()) != bytes.end();
-}
-
-// A passphrase callback that declines: an encrypted key fails instead of prompting.
-int NoPassphrase(char*, int, int, void*) { return -1; }
-
-bool LoadKey(const std::string& path, PkeyPtr& key, Failure& failure) {
-  Bytes bytes;
-  std::string io_error;
-  if (!ReadWholeFile(path, bytes, io_error)) {
-    failure = {io_error, kExitUsage};
-    return false;
-  }
-  if (IsPem(bytes)) {
-    BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-    key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr));
-  } else {
-    const uint8_t* p = bytes.data();
-    key.reset(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(bytes.size())));
-  }
-  if (!key) {
-    failure = {path + ": not a private key (PEM or DER, unencrypted)" + OpenSslReason()};
-    return false;
-  }
-  const int type = EVP_PKEY_get_base_id(key.get());
-  if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC) {
-    failure = {path + ": " + OBJ_nid2sn(type) + " key: only RSA and ECDSA keys sign Authenticode"};
-    return false;
-  }
-  return true;
-}
-
-// Every certificate of a file: one DER certificate, or each CERTIFICATE block of a PEM file.
-bool LoadCertificateFile(const std::string& path, std::vector<X509Ptr>& out, Failure& failure) {
-  Bytes bytes;
-  std::string io_error;
-  if (!ReadWholeFile(path, bytes, io_error)) {
-    failure = {io_error, kExitUsage};
-    return false;
-  }
-  const size_t first = out.size();
-  if (IsPem(bytes)) {
-    BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr)) {
-      out.emplace_back(cert);
-    }
-    // The loop ends at the end of the input or at a block that is not a certificate.
-    const unsigned long last = ERR_peek_last_error();
-    if (ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE) {
-      ERR_clear_error();
-    }
-  } else {
-    const uint8_t* p = bytes.data();
-    X509* cert = d2i_X509(nullptr, &p, static_cast<long>(bytes.size()));
-    if (cert != nullptr) out.emplace_back(cert);
-    if (cert != nullptr && p != bytes.data() + bytes.size()) {
-      failure = {path + ": bytes after the DER certificate"};
-      return false;
-    }
-  }
-  if (out.size() == first || ERR_peek_error() != 0) {
-    failure = {path + ": not a certificate (PEM or DER)" + OpenSslReason()};
-    return false;
-  }
-  return true;
-}
-
 struct Signer {
   PkeyPtr key;
   std::vector<X509Ptr> certificates;  // the signer's first, then the --addcert ones
 };
 
 bool LoadSigner(const SignPeOptions& options, Signer& signer, Failure& failure) {
-  if (!LoadKey(options.key, signer.key, failure)) return false;
-  if (!LoadCertificateFile(options.cert, signer.certificates, failure)) return false;
-  if (signer.certificates.size() != 1) {
-    failure = {options.cert + ": holds " + std::to_string(signer.certificates.size()) +
-               " certificates; give the signer's alone (--addcert for the chain)"};
+  if (!LoadPrivateKey(options.key, signer.key, failure)) return false;
+  const int type = EVP_PKEY_get_base_id(signer.key.get());
+  if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC) {
+    failure = {options.key + ": " + OBJ_nid2sn(type) + " key: only RSA and ECDSA keys sign Authenticode"};
     return false;
   }
-  if (X509_check_private_key(signer.certificates[0].get(), signer.key.get()) != 1) {
-    ERR_clear_error();
-    failure = {options.key + ": does not match the public key of " + options.cert};
-    return false;
-  }
+  X509Ptr signer_cert;
+  if (!LoadSignerCertificate(options.cert, signer.key.get(), options.key, signer_cert, failure)) return false;
+  signer.certificates.push_back(std::move(signer_cert));
   for (const std::string& path : options.addcerts) {
     std::vector<X509Ptr> loaded;
-    if (!LoadCertificateFile(path, loaded, failure)) return false;
+    if (!LoadCertificates(path, loaded, failure)) return false;
     for (X509Ptr& cert : loaded) {
       const bool duplicate =
           std::any_of(signer.certificates.begin(), signer.certificates.end(),
@@ -445,27 +328,6 @@ bool AttachSignature(const Bytes& signed_data, const pe::PeImage& image, Bytes& 
   PutLe32(file, image.security_dir_offset, static_cast<uint32_t>(table_offset));
   PutLe32(file, image.security_dir_offset + 4, static_cast<uint32_t>(table_size));
   PutLe32(file, image.checksum_offset, PeChecksum(file, image.checksum_offset));
-  return true;
-}
-
-// Writes next to the output and renames, so a failure never leaves a partial file at OUT.
-bool WriteOutput(const std::string& path, const Bytes& file, Failure& failure) {
-  const std::string temporary = path + ".hvsig-tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
-    out.close();
-    if (!out) {
-      std::remove(temporary.c_str());
-      failure = {path + ": cannot write", kExitUsage};
-      return false;
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    failure = {path + ": cannot write", kExitUsage};
-    return false;
-  }
   return true;
 }
 

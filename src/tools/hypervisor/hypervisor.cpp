@@ -1,6 +1,7 @@
 // Xen 4.17's answers, hypercall by hypercall: do_xen_version (xen/common/kernel.c),
 // arch_memory_op's XENMEM_machine_memory_map (xen/arch/x86/mm.c), do_sysctl's physinfo
-// (xen/common/sysctl.c, xen/arch/x86/sysctl.c) and do_kexec_op (the model, src/hv/kexec.cpp).
+// (xen/common/sysctl.c, xen/arch/x86/sysctl.c) and livepatch_op (the model,
+// src/hv/livepatch.cpp), and do_kexec_op (the model, src/hv/kexec.cpp).
 // The calling domain is always the privileged PV dom0: XSM never denies.
 #include "tools/hypervisor/hypervisor.h"
 
@@ -20,6 +21,7 @@ extern "C" {
 #include "hv/errno_name.h"
 #include "hv/xen_identity.h"
 #include "hvsig/xen/kexec_file.h"
+#include "hvsig/xen/livepatch.h"
 #include "tools/common/file_image.h"
 #include "tools/hypervisor/machine.h"
 
@@ -29,6 +31,17 @@ namespace {
 namespace identity = hv::xen_identity;
 
 constexpr uint64_t kMemopCmdMask = (1u << 6) - 1;  // MEMOP_CMD_MASK: the rest is start_extent
+
+// The livepatch model reads Xen's structure through its own copy of the ABI.
+static_assert(sizeof(::xen_sysctl_livepatch_op) == sizeof(xen::xen_sysctl_livepatch_op_t));
+static_assert(offsetof(::xen_sysctl_livepatch_op, u.upload.payload) ==
+              offsetof(xen::xen_sysctl_livepatch_op_t, u.upload.payload));
+static_assert(offsetof(::xen_sysctl_livepatch_op, u.list.metadata_len) ==
+              offsetof(xen::xen_sysctl_livepatch_op_t, u.list.metadata_len));
+static_assert(offsetof(::xen_sysctl_livepatch_op, u.action.pad) ==
+              offsetof(xen::xen_sysctl_livepatch_op_t, u.action.pad));
+static_assert(offsetof(::xen_sysctl_livepatch_op, u.get.status.rc) ==
+              offsetof(xen::xen_sysctl_livepatch_op_t, u.get.status.rc));
 
 const char* KexecCmdName(uint64_t cmd) {
   switch (cmd) {
@@ -65,6 +78,16 @@ const char* SysctlName(uint32_t cmd) {
   switch (cmd) {
     case XEN_SYSCTL_physinfo: return "XEN_SYSCTL_physinfo";
     case XEN_SYSCTL_livepatch_op: return "XEN_SYSCTL_livepatch_op";
+    default: return nullptr;
+  }
+}
+
+const char* LivepatchOpName(uint32_t cmd) {
+  switch (cmd) {
+    case XEN_SYSCTL_LIVEPATCH_UPLOAD: return "UPLOAD";
+    case XEN_SYSCTL_LIVEPATCH_GET: return "GET";
+    case XEN_SYSCTL_LIVEPATCH_LIST: return "LIST";
+    case XEN_SYSCTL_LIVEPATCH_ACTION: return "ACTION";
     default: return nullptr;
   }
 }
@@ -113,12 +136,12 @@ Hypervisor::~Hypervisor() = default;
 
 bool Hypervisor::Booted() const {
   std::shared_lock<std::shared_mutex> shared(machine_lock_);
-  return kexec_->Booted();
+  return kexec_->Booted() && livepatch_->Booted();
 }
 
 std::string Hypervisor::BootError() const {
   std::shared_lock<std::shared_mutex> shared(machine_lock_);
-  return kexec_->BootError();
+  return !kexec_->Booted() ? kexec_->BootError() : livepatch_->BootError();
 }
 
 void Hypervisor::Note(const std::string& text) {
@@ -133,17 +156,24 @@ void Hypervisor::Boot() {
                 "Secure Boot %s, %zu raw RSA key(s) for livepatch",
                 boot_count_, identity::kMajor, identity::kMinor, identity::kExtraVersion,
                 RamBytes(machine_.e820) >> 20, machine_.e820.size(), machine_.cpus,
-                machine_.secure_boot ? "on" : "off", host_.rsa_keys_spki.size());
+                machine_.secure_boot ? "on" : "off", machine_.keyrings.builtin_raw_keys.size());
   Note(line);
   kexec_ = std::make_unique<hv::Kexec>(machine_, provider_);
+  livepatch_ = std::make_unique<hv::Livepatch>(machine_, provider_);
   std::lock_guard<std::mutex> guard(drain_lock_);
   console_printed_ = 0;
+  livepatch_printed_ = 0;
   DrainConsole();
 }
 
+// A call reaches one model, so draining both keeps each call's lines together and in order.
 void Hypervisor::DrainConsole() {
   const std::vector<std::string> lines = kexec_->Console();
   for (; console_printed_ < lines.size(); ++console_printed_) console_.Line(lines[console_printed_]);
+  const std::vector<std::string> livepatch_lines = livepatch_->Console();
+  for (; livepatch_printed_ < livepatch_lines.size(); ++livepatch_printed_) {
+    console_.Line(livepatch_lines[livepatch_printed_]);
+  }
 }
 
 void Hypervisor::Summary(pid_t pid, const Result& result) {
@@ -339,8 +369,17 @@ Hypervisor::Result Hypervisor::MemoryOp(uint64_t cmd, uint64_t arg, const hv::Gu
 Hypervisor::Result Hypervisor::Sysctl(uint64_t arg, const hv::GuestMemory& guest) {
   xen_sysctl_t op;
   if (hv::copy_from_guest(guest, &op, arg, sizeof op) != 0) return {-EFAULT, "sysctl(?)"};
-  const std::string name = CallName("sysctl", SysctlName(op.cmd), op.cmd);
+  std::string name = CallName("sysctl", SysctlName(op.cmd), op.cmd);
+  if (op.cmd == XEN_SYSCTL_livepatch_op) {
+    const char* subop = LivepatchOpName(op.u.livepatch.cmd);
+    name.insert(name.size() - 1,
+                "/" + (subop != nullptr ? std::string(subop) : std::to_string(op.u.livepatch.cmd)));
+  }
   if (op.interface_version != XEN_SYSCTL_INTERFACE_VERSION) return {-EACCES, name};
+  if (op.cmd == XEN_SYSCTL_livepatch_op) {
+    // do_sysctl copies the whole op back; the model copies back the part it owns.
+    return {livepatch_->Sysctl(arg + offsetof(xen_sysctl_t, u.livepatch), guest), name};
+  }
   if (op.cmd != XEN_SYSCTL_physinfo) return {-ENOSYS, name};
 
   xen_sysctl_physinfo& pi = op.u.physinfo;

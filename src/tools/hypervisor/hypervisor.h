@@ -1,6 +1,6 @@
 // hvsig-hypervisor's hypercall layer: what a PV dom0 reaches through the hypercall page. It owns
-// the kexec model (src/hv) and answers kexec_op, xen_version, memory_op and sysctl the way
-// Xen 4.17 does, directly or as entries of a multicall (libxenctrl issues memory_op that way);
+// the kexec and livepatch models (src/hv) and answers kexec_op, xen_version, memory_op and
+// sysctl (physinfo, livepatch_op) the way Xen 4.17 does, directly or as entries of a multicall (libxenctrl issues memory_op that way);
 // every other hypercall is -ENOSYS. Each call is logged: the model's console
 // lines it produced, then one summary line (docs/hypercall-boundary.md).
 #pragma once
@@ -17,6 +17,7 @@
 
 #include "hv/guest_memory.h"
 #include "hv/kexec.h"
+#include "hv/livepatch.h"
 #include "hvsig/crypto.h"
 
 namespace hvsig::hypervisor {
@@ -36,7 +37,6 @@ class Console {
 struct HostConfig {
   std::string xen_commandline;            // XENVER_commandline
   uint32_t cpu_khz = 2400000;
-  std::vector<std::vector<uint8_t>> rsa_keys_spki;  // --rsa-key, for livepatch (issue 7)
 };
 
 class Hypervisor {
@@ -83,10 +83,12 @@ class Hypervisor {
   // Ops share the machine; a kexec (which may replace it) holds it exclusively.
   mutable std::shared_mutex machine_lock_;
   std::unique_ptr<hv::Kexec> kexec_;
+  std::unique_ptr<hv::Livepatch> livepatch_;  // booted with kexec_: a reboot forgets payloads
   unsigned boot_count_ = 0;
 
   std::mutex drain_lock_;
-  size_t console_printed_ = 0;  // lines of kexec_->Console() already on our console
+  size_t console_printed_ = 0;    // lines of kexec_->Console() already on our console
+  size_t livepatch_printed_ = 0;  // lines of livepatch_->Console() likewise
 };
 
 }  // namespace hvsig::hypervisor

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "hvsig/crypto_builtin.h"
+#include "hvsig/crypto_providers.h"
 #include "hvsig/policy.h"
 #include "tools/common/certs.h"
 #include "tools/common/file_image.h"
@@ -34,6 +34,7 @@ struct Options {
   std::string crash_region;
   unsigned cpus = 4;
   std::string log;
+  std::string provider = hvsig::DefaultProviderName();
 };
 
 hvsig::policy::Mode ModeFromName(const std::string& name) {
@@ -108,7 +109,7 @@ int Run(const Options& options) {
   for (const std::string& path : options.rsa_keys) {
     std::vector<uint8_t> spki;
     if (error.empty() && hvsig::hypervisor::LoadRsaPublicKey(path, spki, error)) {
-      host.rsa_keys_spki.push_back(std::move(spki));
+      machine.keyrings.builtin_raw_keys.push_back(std::move(spki));
     }
   }
   if (!error.empty()) {
@@ -118,7 +119,8 @@ int Run(const Options& options) {
 
   // A client that vanishes must not kill us through a write to its socket or to our stdout.
   signal(SIGPIPE, SIG_IGN);
-  static hvsig::hypervisor::Hypervisor hypervisor(machine, host, hvsig::BuiltinProvider(), console);
+  static hvsig::hypervisor::Hypervisor hypervisor(machine, host,
+                                                  *hvsig::ProviderByName(options.provider), console);
   if (!hypervisor.Booted()) {
     hypervisor.Note("Kexec boot error: " + hypervisor.BootError());
     return kExitFailed;
@@ -153,6 +155,10 @@ int main(int argc, char** argv) {
   app.add_option("--crash-region", options.crash_region, "crashkernel reservation START:SIZE");
   app.add_option("--cpus", options.cpus, "CPUs")->check(CLI::Range(1u, 4096u))->capture_default_str();
   app.add_option("--log", options.log, "also append the console to FILE");
+  const auto provider_names = hvsig::ProviderNames();
+  app.add_option("--provider", options.provider, "crypto provider")
+      ->check(CLI::IsMember(std::vector<std::string>(provider_names.begin(), provider_names.end())))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -97,6 +97,23 @@ long KexecOp(const XenCall& xen, unsigned cmd, const HypercallBuffer& arg) {
   return xen.Call2(__HYPERVISOR_kexec_op, cmd, arg.handle());
 }
 
+// An op whose argument is the slot alone (exec, unload, status: one `type` field). False, with
+// the allocator's message, when no hypercall buffer could be had; else rc is the op's result.
+template <typename SlotArg>
+bool SlotOp(const XenCall& xen, unsigned cmd, bool crash, long& rc, std::string& error) {
+  HypercallBuffer arg;
+  if (!xen.Allocate(sizeof(SlotArg), arg, error)) return false;
+  arg.as<SlotArg>()->type = crash ? KEXEC_TYPE_CRASH : KEXEC_TYPE_DEFAULT;
+  rc = KexecOp(xen, cmd, arg);
+  return true;
+}
+
+// The failure line for a hypercall that returned -errno: what failed, then errno's text.
+int OpFailed(long rc, const std::string& what) {
+  const int error = static_cast<int>(-rc);
+  return Fail(error, what + ": " + std::strerror(error));
+}
+
 bool AllZero(const uint8_t* bytes, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     if (bytes[i] != 0) return false;
@@ -255,47 +272,35 @@ int FileUnload(const XenCall& xen, const Options& o) {
   if (rc >= 0 && !magic) return LacksFileLoad(rc);
   if (rc < 0) {
     if (!magic && (rc == -EOPNOTSUPP || rc == -ENOSYS)) return LacksFileLoad(rc);
-    return Fail(static_cast<int>(-rc), std::string("unload refused: ") + std::strerror(static_cast<int>(-rc)));
+    return OpFailed(rc, "unload refused");
   }
   std::printf("hvsig-kexec: %s image unloaded\n", SlotName(o.crash));
   return kExitOk;
 }
 
 int LegacyUnload(const XenCall& xen, const Options& o) {
+  long rc = 0;
   std::string error;
-  HypercallBuffer arg;
-  if (!xen.Allocate(sizeof(xen_kexec_unload_t), arg, error)) return Fail(ENOMEM, error);
-  arg.as<xen_kexec_unload_t>()->type = o.crash ? KEXEC_TYPE_CRASH : KEXEC_TYPE_DEFAULT;
-  const long rc = KexecOp(xen, KEXEC_CMD_kexec_unload, arg);
-  if (rc < 0) {
-    return Fail(static_cast<int>(-rc), std::string("KEXEC_CMD_kexec_unload refused: ") +
-                                           std::strerror(static_cast<int>(-rc)));
-  }
+  if (!SlotOp<xen_kexec_unload_t>(xen, KEXEC_CMD_kexec_unload, o.crash, rc, error)) return Fail(ENOMEM, error);
+  if (rc < 0) return OpFailed(rc, "KEXEC_CMD_kexec_unload refused");
   std::printf("hvsig-kexec: %s image unloaded (KEXEC_CMD_kexec_unload)\n", SlotName(o.crash));
   return kExitOk;
 }
 
 int Status(const XenCall& xen, const Options& o) {
+  long rc = 0;
   std::string error;
-  HypercallBuffer arg;
-  if (!xen.Allocate(sizeof(xen_kexec_status_t), arg, error)) return Fail(ENOMEM, error);
-  arg.as<xen_kexec_status_t>()->type = o.crash ? KEXEC_TYPE_CRASH : KEXEC_TYPE_DEFAULT;
-  const long rc = KexecOp(xen, KEXEC_CMD_kexec_status, arg);
-  if (rc < 0) {
-    return Fail(static_cast<int>(-rc), std::string("KEXEC_CMD_kexec_status failed: ") +
-                                           std::strerror(static_cast<int>(-rc)));
-  }
+  if (!SlotOp<xen_kexec_status_t>(xen, KEXEC_CMD_kexec_status, o.crash, rc, error)) return Fail(ENOMEM, error);
+  if (rc < 0) return OpFailed(rc, "KEXEC_CMD_kexec_status failed");
   std::printf("hvsig-kexec: %s image: %s\n", SlotName(o.crash), rc == 1 ? "loaded" : "not loaded");
   return rc == 1 ? kExitOk : kExitFailed;
 }
 
 int Exec(const XenCall& xen, const Options& o) {
+  long rc = 0;
   std::string error;
-  HypercallBuffer arg;
-  if (!xen.Allocate(sizeof(xen_kexec_exec_t), arg, error)) return Fail(ENOMEM, error);
-  arg.as<xen_kexec_exec_t>()->type = o.crash ? KEXEC_TYPE_CRASH : KEXEC_TYPE_DEFAULT;
   std::fflush(stdout);
-  const long rc = KexecOp(xen, KEXEC_CMD_kexec, arg);
+  if (!SlotOp<xen_kexec_exec_t>(xen, KEXEC_CMD_kexec, o.crash, rc, error)) return Fail(ENOMEM, error);
   switch (rc) {
     case 0:
       std::printf("hvsig-kexec: kexec: the hypervisor handed off to the %s image\n", SlotName(o.crash));
@@ -308,7 +313,7 @@ int Exec(const XenCall& xen, const Options& o) {
     case -EBUSY:
       return Fail(EBUSY, "a kexec is already in progress");
     default:
-      return Fail(static_cast<int>(-rc), std::string("KEXEC_CMD_kexec failed: ") + std::strerror(static_cast<int>(-rc)));
+      return OpFailed(rc, "KEXEC_CMD_kexec failed");
   }
 }
 
@@ -361,13 +366,11 @@ int GatherEnvironment(const XenCall& xen, bool crash, hv::BootEnvironment& env) 
   std::vector<hv::E820Entry> e820;
   const long map_rc = MachineMemoryMap(xen, e820);
   if (map_rc < 0) {
-    return Fail(static_cast<int>(-map_rc), std::string("XENMEM_machine_memory_map failed: ") +
-                                               std::strerror(static_cast<int>(-map_rc)));
+    return OpFailed(map_rc, "XENMEM_machine_memory_map failed");
   }
   const Range reservation = GetRange(xen, KEXEC_RANGE_MA_CRASH, 0);
   if (reservation.rc < 0) {
-    return Fail(static_cast<int>(-reservation.rc), std::string("KEXEC_CMD_kexec_get_range(MA_CRASH) failed: ") +
-                                                       std::strerror(static_cast<int>(-reservation.rc)));
+    return OpFailed(reservation.rc, "KEXEC_CMD_kexec_get_range(MA_CRASH) failed");
   }
   if (crash) {
     if (reservation.range.size == 0) {
@@ -378,8 +381,7 @@ int GatherEnvironment(const XenCall& xen, bool crash, hv::BootEnvironment& env) 
       const Range notes = GetRange(xen, KEXEC_RANGE_MA_CPU, cpu);
       if (notes.rc == -ERANGE) break;
       if (notes.rc < 0) {
-        return Fail(static_cast<int>(-notes.rc), "KEXEC_CMD_kexec_get_range(MA_CPU, " + std::to_string(cpu) +
-                                                     ") failed: " + std::strerror(static_cast<int>(-notes.rc)));
+        return OpFailed(notes.rc, "KEXEC_CMD_kexec_get_range(MA_CPU, " + std::to_string(cpu) + ") failed");
       }
       env.crash_env.cpu_notes.push_back(notes.range);
     }
@@ -432,10 +434,7 @@ int LegacyLoad(const XenCall& xen, const Options& o, const std::string& cmdline)
     return Fail(EPERM, "the hypervisor refused KEXEC_CMD_kexec_load: lockdown refuses unverified legacy loads "
                        "(Secure Boot or mode enforce); load a signed kernel with the file load (-s)");
   }
-  if (rc < 0) {
-    return Fail(static_cast<int>(-rc), std::string("KEXEC_CMD_kexec_load refused: ") +
-                                           std::strerror(static_cast<int>(-rc)));
-  }
+  if (rc < 0) return OpFailed(rc, "KEXEC_CMD_kexec_load refused");
   std::printf("hvsig-kexec: legacy load of %s into the %s slot: loaded, %zu segments, entry %#" PRIx64 "\n",
               o.kernel.c_str(), SlotName(o.crash), segments.size(), loaded.image.entry_maddr);
   std::printf("  verdict  none: KEXEC_CMD_kexec_load carries no signature; nothing was verified\n");

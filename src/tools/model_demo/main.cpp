@@ -16,9 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "hv/errno_name.h"
 #include "hv/kexec.h"
 #include "hv/sim_guest.h"
-#include "hvsig/crypto_builtin.h"
+#include "hvsig/crypto_providers.h"
 #include "hvsig/keyring.h"
 #include "hvsig/result.h"
 #include "hvsig/x509.h"
@@ -28,6 +29,7 @@
 
 namespace {
 
+using hvsig::hv::ErrnoName;
 using hvsig::hv::Kexec;
 using hvsig::hv::sim::Bytes;
 using hvsig::hv::sim::FileBuffers;
@@ -43,24 +45,6 @@ struct Options {
   std::string initrd;
   std::string cmdline = "root=/dev/vda1 ro console=ttyS0";
 };
-
-const char* ErrnoText(long rc) {
-  switch (-rc) {
-    case 0: return "0";
-    case EPERM: return "-EPERM";
-    case ENOENT: return "-ENOENT";
-    case EFAULT: return "-EFAULT";
-    case EBUSY: return "-EBUSY";
-    case EINVAL: return "-EINVAL";
-    case ENODATA: return "-ENODATA";
-    case EBADMSG: return "-EBADMSG";
-    case ELIBBAD: return "-ELIBBAD";
-    case ENOKEY: return "-ENOKEY";
-    case EKEYREJECTED: return "-EKEYREJECTED";
-    case EOPNOTSUPP: return "-EOPNOTSUPP";
-    default: return "another errno";
-  }
-}
 
 // A stand-in initramfs: deterministic bytes (the model measures an initrd, it does not run it).
 Bytes GeneratedInitrd() {
@@ -106,7 +90,7 @@ const char* KeyringName(uint8_t keyring) {
 // measured-load log names the anchor), or "".
 std::string AnchorName(const std::vector<std::vector<uint8_t>>& db_certs,
                        const uint8_t (&subject_sha256)[32]) {
-  const hvsig::CryptoProvider& provider = hvsig::BuiltinProvider();
+  const hvsig::CryptoProvider& provider = hvsig::DefaultProvider();
   for (const std::vector<uint8_t>& der : db_certs) {
     hvsig::Certificate cert{};
     if (hvsig::ParseCertificate(provider, hvsig::Input(der.data(), der.size()), cert) !=
@@ -186,7 +170,7 @@ int Run(const Options& options) {
 
   std::printf("Booting the kexec model: EFI machine, Secure Boot on, db %s%s%s\n", options.db.c_str(),
               options.dbx.empty() ? "" : ", dbx ", options.dbx.c_str());
-  Kexec kexec(config, hvsig::BuiltinProvider());
+  Kexec kexec(config, hvsig::DefaultProvider());
   SimGuest dom0;
   Demo demo(kexec);
   demo.FlushConsole();
@@ -201,7 +185,7 @@ int Run(const Options& options) {
     const uint64_t pages = (kernel.size() + 4095) & ~uint64_t{4095};
     const long rc = hvsig::hv::sim::LegacyLoad(kexec, dom0, KEXEC_TYPE_DEFAULT, dest + 0x200,
                                                {{kernel, dest, pages}});
-    demo.Result(rc == -EPERM, std::string("kexec_load -> ") + ErrnoText(rc) +
+    demo.Result(rc == -EPERM, std::string("kexec_load -> ") + ErrnoName(rc) +
                                   " (expected -EPERM: lockdown under Secure Boot)");
   }
 
@@ -214,7 +198,7 @@ int Run(const Options& options) {
     const long rc = FileLoad(kexec, dom0, tampered, out);
     demo.Result(rc == -EKEYREJECTED && out.magic == XEN_KEXEC_FILE_MAGIC &&
                     out.verdict == XEN_KEXEC_FILE_VERDICT_REJECTED,
-                std::string("kexec_file_load -> ") + ErrnoText(rc) + ", verdict " +
+                std::string("kexec_file_load -> ") + ErrnoName(rc) + ", verdict " +
                     VerdictName(out.verdict) + ", reason " +
                     hvsig::ResultName(static_cast<hvsig::Result>(out.reason)) +
                     " (byte at offset " + std::to_string(at) + " inverted; expected -EKEYREJECTED)");
@@ -226,7 +210,7 @@ int Run(const Options& options) {
   const long load_rc = FileLoad(kexec, dom0, buffers, out);
   const bool magic_ok = out.magic == XEN_KEXEC_FILE_MAGIC;
   demo.Result(load_rc == 0 && magic_ok && out.verdict == XEN_KEXEC_FILE_VERDICT_TRUSTED,
-              std::string("kexec_file_load -> ") + ErrnoText(load_rc) + ", verdict " +
+              std::string("kexec_file_load -> ") + ErrnoName(load_rc) + ", verdict " +
                   VerdictName(out.verdict) +
                   (out.reason == 0 ? std::string()
                                    : std::string(", reason ") +
@@ -288,7 +272,7 @@ int Run(const Options& options) {
     const bool handed_off = kexec.Kexeced(handoff);
     demo.Result(rc == 0 && handed_off && handoff.file_loaded &&
                     std::memcmp(handoff.kernel_sha256, out.kernel_sha256, 32) == 0,
-                std::string("kexec -> ") + ErrnoText(rc) + (handed_off ? ", handed off" : ", no handoff") +
+                std::string("kexec -> ") + ErrnoName(rc) + (handed_off ? ", handed off" : ", no handoff") +
                     " (expected 0 and the verified kernel)");
     if (handed_off) {
       char line[160];

@@ -25,8 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hvsig/crypto.h"
-#include "hvsig/crypto_builtin.h"
-#include "hvsig/crypto_openssl.h"
+#include "hvsig/crypto_providers.h"
 #include "hvsig/x509.h"
 
 namespace {
@@ -299,8 +298,8 @@ struct FileCounts {
 
 class VectorRunner {
  public:
-  VectorRunner(const hvsig::CryptoProvider& provider, bool verbose)
-      : provider_(provider), verbose_(verbose) {}
+  VectorRunner(const hvsig::CryptoProvider& provider, bool verbose, bool print_results)
+      : provider_(provider), verbose_(verbose), print_results_(print_results) {}
 
   void RunFile(const std::string& path, Totals& totals) {
     std::ifstream stream(path, std::ios::binary);
@@ -376,6 +375,9 @@ class VectorRunner {
       const hvsig::Result result =
           Verify(provider_, schema.schema, plan, HexField(test, "msg"), HexField(test, "sig"));
       const bool accepted = result == hvsig::Result::Success;
+      if (print_results_) {
+        std::cout << path << ": tcId " << id << ": " << hvsig::ResultName(result) << "\n";
+      }
       if (accepted == (expected == "valid")) {
         ++counts.passed;
         continue;
@@ -397,6 +399,7 @@ class VectorRunner {
 
   const hvsig::CryptoProvider& provider_;
   bool verbose_;
+  bool print_results_;
 };
 
 }  // namespace
@@ -413,14 +416,19 @@ int main(int argc, char** argv) {
       "2 usage error, or a file unreadable or not in the Wycheproof format;\n"
       "3 a file or group outside the supported set (nothing failed).\n"
       "When several apply, the lowest non-zero one wins.");
-  std::string provider_name = "builtin";
+  std::string provider_name = hvsig::DefaultProviderName();
   bool verbose = false;
+  bool print_results = false;
   std::vector<std::string> files;
+  const auto provider_names = hvsig::ProviderNames();
   app.add_option("--provider", provider_name,
-                 "builtin (SHA-NI when the CPU has it), builtin-scalar, or openssl")
-      ->check(CLI::IsMember({"builtin", "builtin-scalar", "openssl"}))
+                 "builtin (SHA-NI when the CPU has it), builtin-scalar, or a library provider "
+                 "compiled in (openssl, gcrypt)")
+      ->check(CLI::IsMember(std::vector<std::string>(provider_names.begin(), provider_names.end())))
       ->capture_default_str();
   app.add_flag("-v,--verbose", verbose, "print each failing tcId with the Result name");
+  app.add_flag("--results", print_results,
+               "print every test's Result (\"<file>: tcId <n>: <Result>\"), for comparing providers");
   app.add_option("files", files, "Wycheproof *_test.json files")->required();
   try {
     app.parse(argc, argv);
@@ -429,13 +437,8 @@ int main(int argc, char** argv) {
     return status == 0 ? kExitAllPassed : kExitUsageOrInput;
   }
 
-  const hvsig::CryptoProvider simd_builtin =
-      hvsig::MakeBuiltinProvider(hvsig::HostedVectorUnitHooks());
-  const hvsig::CryptoProvider& provider = provider_name == "openssl" ? hvsig::OpenSslProvider()
-                                          : provider_name == "builtin-scalar"
-                                              ? hvsig::BuiltinProvider()
-                                              : simd_builtin;
-  VectorRunner runner(provider, verbose);
+  const hvsig::CryptoProvider& provider = *hvsig::ProviderByName(provider_name);
+  VectorRunner runner(provider, verbose, print_results);
   Totals totals;
   for (const std::string& file : files) {
     runner.RunFile(file, totals);
