@@ -209,8 +209,10 @@ TEST_P(Adversarial, PaddingBeforeTheTableIsRejected) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(DebianKernel, Adversarial, ::testing::Values(&Debian));
-INSTANTIATE_TEST_SUITE_P(EcdsaKernel, Adversarial, ::testing::Values(&Ecdsa));
+// Named by the instantiation; the parameter (a function pointer) would print as an address.
+std::string KernelName(const ::testing::TestParamInfo<SubjectFn>&) { return "kernel"; }
+INSTANTIATE_TEST_SUITE_P(DebianKernel, Adversarial, ::testing::Values(&Debian), KernelName);
+INSTANTIATE_TEST_SUITE_P(EcdsaKernel, Adversarial, ::testing::Values(&Ecdsa), KernelName);
 
 }  // namespace
 }  // namespace hvsig::test
