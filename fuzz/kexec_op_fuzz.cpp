@@ -4,40 +4,23 @@
 // Config bits: 0-1 mode (enforce, log, off, enforce with Secure Boot), 2 initrd signature
 // required, 3 Xen 4.17's status quirk, 4 unknown ops are -EOPNOTSUPP, 5 no crash reservation.
 // Op byte: the op number modulo 9 (8: an op Xen does not know).
-#include <cstdio>
-
 #include "fuzz_support.h"
 #include "guest_image.h"
-#include "hv/kexec.h"
-#include "hv/sim_guest.h"
+#include "hypercall_machine.h"
 
 HVSIG_FUZZ_TARGET(kexec_op) {
   using namespace hvsig;
   using namespace hvsig::hv;
-  static const MachineConfig base = [] {
-    MachineConfig m = sim::StandardMachine();
-    m.keyrings.builtin_certs.emplace_back(std::begin(fuzz::kFuzzCaDer), std::end(fuzz::kFuzzCaDer));
-    m.keyrings.builtin_certs.emplace_back(std::begin(fuzz::kFuzzSignerDer),
-                                          std::end(fuzz::kFuzzSignerDer));
-    return m;
-  }();
   fuzz::GuestImage guest(data, size);
-  MachineConfig machine = base;
   const uint8_t config = guest.config();
-  static constexpr policy::Mode kModes[] = {policy::Mode::Enforce, policy::Mode::Log,
-                                            policy::Mode::Off, policy::Mode::Enforce};
-  machine.mode = kModes[config & 3];
-  machine.secure_boot = (config & 3) == 3;
+  MachineConfig machine = fuzz::HypercallMachine(config);
   machine.require_initrd_signature = (config & 4) != 0;
   machine.xen417_status_quirk = (config & 8) != 0;
   machine.unknown_op = (config & 16) != 0 ? UnknownOp::EOpNotSupp : UnknownOp::Xen417Zero;
   if ((config & 32) != 0) machine.crash = {};
 
   Kexec kexec(machine, fuzz::Provider());
-  if (!kexec.Booted()) {
-    fprintf(stderr, "boot error: %s\n", kexec.BootError().c_str());
-    abort();
-  }
+  fuzz::RequireBooted(kexec);
   const GuestMemory memory = guest.Memory();
   for (size_t i = 0; i < fuzz::kGuestOps; ++i) {
     const unsigned long op = guest.op(i) % 9;

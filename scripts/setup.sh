@@ -21,19 +21,9 @@ packages=(
   autoconf
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-
+bash "$(dirname "$0")/install-packages.sh" "${packages[@]}"
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
 # Tests fetch real signed binaries with `apt-get download`, which needs package lists.
 if ! apt-cache policy shim-unsigned 2>/dev/null | grep -q 'Candidate: [0-9]'; then
   "${sudo_cmd[@]}" apt-get update -qq
