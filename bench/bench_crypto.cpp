@@ -385,6 +385,8 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::AddCustomContext("builtin_sha256_simd",
                               hvsig::BuiltinSha256HasSimd() ? "sha-ni" : "none");
+  benchmark::AddCustomContext("builtin_sha512_simd",
+                              hvsig::BuiltinSha512HasSimd() ? "avx2+bmi2" : "none");
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -5,11 +5,21 @@
 # Each component is its own static library so that a component's tests link only what they use.
 
 set(HVSIG_CORE_LANGUAGE_FLAGS -fno-exceptions -fno-rtti -fno-threadsafe-statics)
+# Xen's x86 flags (xen/arch/x86/arch.mk): -fpic with hidden visibility (as Xen's compiler.h), so
+# the objects also link into position-independent images such as hvsig-verify.efi; retpoline
+# thunks through registers; CET-IBT with -mmanual-endbr (CONFIG_XEN_IBT), where only functions
+# marked HVSIG_CF_CHECK (include/hvsig/cf_check.h) may be reached by an indirect call.
+# -fstack-usage and -fcallgraph-info feed tests/freestanding_check.sh and tests/stack_depth.py.
+# HVSIG_FREESTANDING_OPT: -O2 as Xen builds; the preset freestanding-os measures size at -Os.
+set(HVSIG_FREESTANDING_OPT -O2 CACHE STRING "Optimization flag of the freestanding core")
 set(HVSIG_FREESTANDING_FLAGS
   ${HVSIG_CORE_LANGUAGE_FLAGS}
   -ffreestanding -fno-asynchronous-unwind-tables -mno-red-zone -mno-sse -mno-mmx
-  -fno-jump-tables -mindirect-branch=thunk-extern -mpreferred-stack-boundary=3 -fstack-usage
-  -fno-stack-protector -fno-pic -O2)
+  -fno-jump-tables -mindirect-branch=thunk-extern -mindirect-branch-register
+  -fcf-protection=branch -mmanual-endbr -mpreferred-stack-boundary=3
+  -fstack-usage -fcallgraph-info=su
+  -fno-stack-protector -fpic -include ${CMAKE_SOURCE_DIR}/src/core/freestanding_prefix.h
+  ${HVSIG_FREESTANDING_OPT})
 
 # hvsig_core_component(NAME SOURCES a.cpp ... [SIMD_SOURCES x.cpp ... SIMD_FLAGS -m...] [DEPS hvsig_x ...])
 # SIMD sources exist only in the hosted build; they are compiled with SIMD_FLAGS and the

@@ -9,6 +9,8 @@
 #   HVSIG_TEST_CACHE   where the test cache is (default build/test-cache)
 #   HVSIG_FUZZ_BIG_SEEDS=0   do not add the runtime-derived big seeds
 #   HVSIG_FUZZ_ARGS    extra libFuzzer flags (e.g. -runs=10000000 instead of a time budget)
+#   HVSIG_FUZZ_WORK    the run directory (default build-fuzz/run; give each concurrent run its own)
+#   HVSIG_FUZZ_NO_BUILD=1   use the targets already built (a concurrent run is building them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -18,11 +20,13 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 
-bash fuzz/setup.sh
-cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$(nproc)"
+if [ "${HVSIG_FUZZ_NO_BUILD:-0}" != 1 ]; then
+  bash fuzz/setup.sh
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "$(nproc)"
+fi
 
-work=build-fuzz/run
+work=${HVSIG_FUZZ_WORK:-build-fuzz/run}
 rm -rf "$work"
 mkdir -p "$work"
 if [ "${HVSIG_FUZZ_BIG_SEEDS:-1}" != 0 ]; then

@@ -19,6 +19,9 @@ packages=(
   # contrib/kexec-tools/fetch-build.sh: the patched kexec-tools regenerates its configure
   # (the rest of Debian's build needs only build-essential, dpkg-dev and libxen-dev)
   autoconf
+  # the UEFI verifier (issue 11): built with gnu-efi, booted from a FAT image made by mtools
+  # under QEMU with Debian's OVMF (tests/efi_boot_test.sh)
+  gnu-efi mtools dosfstools qemu-system-x86 ovmf
 )
 
 bash "$(dirname "$0")/install-packages.sh" "${packages[@]}"

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <initializer_list>
 #include <ostream>
 #include <random>
 #include <string>
@@ -169,38 +170,62 @@ TEST_P(HashTest, ContextRemembersProviderAndAlgorithm) {
   ctx.provider->digest_release(ctx);
 }
 
-// Only SHA-224/256 have a vector path; the others must never ask for the vector unit.
-TEST_P(HashTest, OnlySha256FamilyAsksForVectorUnit) {
+// Whether the builtin provider has a vector path for alg on this CPU.
+bool HasVectorPath(DigestAlg alg) {
+  switch (alg) {
+    case DigestAlg::Sha224:
+    case DigestAlg::Sha256: return BuiltinSha256HasSimd();
+    case DigestAlg::Sha384:
+    case DigestAlg::Sha512: return BuiltinSha512HasSimd();
+    default: return false;
+  }
+}
+
+// SHA-224/256 (SHA-NI) and SHA-384/512 (AVX2) have vector paths; SHA-1 must never ask for the
+// vector unit.
+TEST_P(HashTest, OnlyVectorPathsAskForVectorUnit) {
   const DigestAlg alg = GetParam();
   LoggedProvider logged(/*permit=*/true);
   std::mt19937 rng(13);
   const Bytes message = RandomBytes(1000, &rng);
   EXPECT_EQ(OpenSslDigest(alg, message), BuiltinDigest(logged.provider, alg, message));
-  const bool sha256_family = alg == DigestAlg::Sha224 || alg == DigestAlg::Sha256;
   // One update that compresses blocks, then the final call: one bracket each.
-  const int expected = (sha256_family && BuiltinSha256HasSimd()) ? 2 : 0;
+  const int expected = HasVectorPath(alg) ? 2 : 0;
   EXPECT_EQ(expected, logged.log.begins);
   EXPECT_EQ(expected, logged.log.ends);
+}
+
+// Every length up to 1100 bytes: each padding case and several blocks, on both sides of the
+// block boundaries, with the vector path against the scalar one and OpenSSL.
+void ExpectVectorPathMatches(std::initializer_list<DigestAlg> algs) {
+  LoggedProvider logged(/*permit=*/true);
+  std::mt19937 rng(17);
+  const Bytes longest = RandomBytes(1100, &rng);
+  for (DigestAlg alg : algs) {
+    for (size_t length = 0; length <= longest.size(); ++length) {
+      const Bytes message(longest.begin(), longest.begin() + length);
+      const int begins_before = logged.log.begins;
+      const Bytes simd = BuiltinDigest(logged.provider, alg, message);
+      EXPECT_GT(logged.log.begins, begins_before) << "vector path not used at length " << length;
+      EXPECT_EQ(BuiltinDigest(BuiltinProvider(), alg, message), simd) << length;
+      EXPECT_EQ(OpenSslDigest(alg, message), simd) << length;
+    }
+  }
+  EXPECT_EQ(logged.log.begins, logged.log.ends);
 }
 
 TEST(HashSimdTest, ShaNiMatchesScalarAndOpenSslForManyLengths) {
   if (!BuiltinSha256HasSimd()) {
     GTEST_SKIP() << "this CPU lacks SHA-NI (or SSE4.1/SSSE3): the SHA-NI path cannot run here";
   }
-  LoggedProvider logged(/*permit=*/true);
-  std::mt19937 rng(17);
-  const Bytes longest = RandomBytes(1100, &rng);
-  for (DigestAlg alg : {DigestAlg::Sha224, DigestAlg::Sha256}) {
-    for (size_t length = 0; length <= longest.size(); ++length) {
-      const Bytes message(longest.begin(), longest.begin() + length);
-      const int begins_before = logged.log.begins;
-      const Bytes simd = BuiltinDigest(logged.provider, alg, message);
-      EXPECT_GT(logged.log.begins, begins_before) << "SHA-NI not used at length " << length;
-      EXPECT_EQ(BuiltinDigest(BuiltinProvider(), alg, message), simd) << length;
-      EXPECT_EQ(OpenSslDigest(alg, message), simd) << length;
-    }
+  ExpectVectorPathMatches({DigestAlg::Sha224, DigestAlg::Sha256});
+}
+
+TEST(HashSimdTest, Avx2Sha512MatchesScalarAndOpenSslForManyLengths) {
+  if (!BuiltinSha512HasSimd()) {
+    GTEST_SKIP() << "this CPU lacks AVX2 or BMI2 (or the OS does not save YMM state)";
   }
-  EXPECT_EQ(logged.log.begins, logged.log.ends);
+  ExpectVectorPathMatches({DigestAlg::Sha384, DigestAlg::Sha512});
 }
 
 // The hooks bracket whole runs of blocks: one begin/end per update call that compresses
@@ -223,13 +248,15 @@ TEST(HashSimdTest, HooksBracketEachUpdateNotEachBlock) {
 TEST(HashSimdTest, RefusingHooksForceScalarPath) {
   LoggedProvider logged(/*permit=*/false);
   std::mt19937 rng(23);
-  for (DigestAlg alg : {DigestAlg::Sha224, DigestAlg::Sha256}) {
+  int asks = 0;
+  for (DigestAlg alg : {DigestAlg::Sha224, DigestAlg::Sha256, DigestAlg::Sha384, DigestAlg::Sha512}) {
     const Bytes message = RandomBytes(1000, &rng);
     EXPECT_EQ(OpenSslDigest(alg, message), BuiltinDigest(logged.provider, alg, message));
+    if (HasVectorPath(alg)) asks += 2;
   }
   // Asked (when the CPU could use it) once per compressing call, and never released since
   // never granted: the scalar path ran.
-  EXPECT_EQ(BuiltinSha256HasSimd() ? 4 : 0, logged.log.begins);
+  EXPECT_EQ(asks, logged.log.begins);
   EXPECT_EQ(0, logged.log.ends);
 }
 

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "crypto/builtin/bignum.h"
+#include "crypto/builtin/cpu_features.h"
 #include "hvsig/crypto.h"
 #include "hvsig/crypto_builtin.h"
 #include "test_support.h"
@@ -715,6 +717,42 @@ TEST(Rsa, PssStructureViolationsAreRejected) {
   EXPECT_EQ(VerifyPss(key.View(), DigestAlg::Sha256, DigestAlg::Sha256, 20, digest,
                       RawSign(key, dirty_padding)),
             Result::CryptoBadSignature);
+}
+
+// Both Montgomery multiplications (MULX/ADX rows where the CPU has them, portable CIOS) against
+// OpenSSL's BN_mod_exp, for limb counts that are multiples of four and ones that leave one to
+// three limbs for the row loop's tail, with e = 65537 and a long random exponent.
+TEST(RsaBignum, MontgomeryPathsMatchOpenSsl) {
+  std::mt19937 rng(29);
+  Owned<BN_CTX, BN_CTX_free> ctx(BN_CTX_new());
+  const bool has_mulx_adx = builtin::CpuHas(builtin::kCpuMulxAdx);
+  for (size_t bits : {2048u, 2049u, 2112u, 2176u, 2240u, 3072u, 4096u, 8192u}) {
+    Bytes modulus = RandomBytes((bits + 7) / 8, &rng);
+    modulus[0] &= uint8_t(0xff >> (8 * modulus.size() - bits));
+    modulus[0] |= uint8_t(0x80 >> (8 * modulus.size() - bits));
+    modulus.back() |= 1;
+    const BnPtr n = BnFromBytes(modulus);
+    Bytes base = RandomBytes(modulus.size() - 1, &rng);
+    for (const Bytes& exponent : {Bytes{0x01, 0x00, 0x01}, RandomBytes(32, &rng)}) {
+      if (exponent[0] == 0) continue;
+      BnPtr expected(BN_new());
+      ASSERT_EQ(1, BN_mod_exp(expected.get(), BnFromBytes(base).get(), BnFromBytes(exponent).get(),
+                              n.get(), ctx.get()));
+      for (bool use_mulx_adx : {false, true}) {
+        if (use_mulx_adx && !has_mulx_adx) continue;
+        builtin::MontgomeryModulus montgomery;
+        builtin::InitMontgomeryModulus(montgomery, Input(modulus.data(), modulus.size()));
+        montgomery.use_mulx_adx = use_mulx_adx;
+        builtin::BigNum value;
+        builtin::LoadBigNum(Input(base.data(), base.size()), montgomery.limb_count, value);
+        builtin::ModularExponentiate(montgomery, value, Input(exponent.data(), exponent.size()));
+        Bytes result(modulus.size());
+        builtin::StoreBigNum(value, result.data(), result.size());
+        EXPECT_EQ(BnToBytes(expected.get(), modulus.size()), result)
+            << bits << " bits, mulx/adx " << use_mulx_adx << ", exponent " << exponent.size();
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -2,11 +2,14 @@
 // a CryptoProvider (like mozilla::pkix's TrustDomain supplies crypto). It is a table of
 // function pointers rather than a class with virtual functions so that it has a stable C
 // layout, needs no RTTI or virtual destructor, and can be a constant-initialized global.
+// Under CET-IBT every function in the table (and every VectorUnitHooks function) must be
+// HVSIG_CF_CHECK.
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hvsig/cf_check.h"
 #include "hvsig/input.h"
 #include "hvsig/result.h"
 

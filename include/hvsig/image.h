@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hvsig/cf_check.h"
 #include "hvsig/input.h"
 #include "hvsig/result.h"
 
@@ -31,7 +32,7 @@ class MemoryImage {
   ImageSource Source() { return ImageSource{bytes_.size(), View, this}; }
 
  private:
-  static Result View(void* opaque, uint64_t offset, size_t max_length, Input& chunk);
+  HVSIG_CF_CHECK static Result View(void* opaque, uint64_t offset, size_t max_length, Input& chunk);
   Input bytes_;
 };
 

@@ -7,12 +7,14 @@ namespace {
 
 constexpr uint32_t kMaxGenerationDigits = 9;  // fits uint32_t without overflow checks
 
-bool IsComponentChar(uint8_t c) {
+HVSIG_CF_CHECK bool IsComponentChar(uint8_t c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == '-';
 }
-bool IsFreeTextChar(uint8_t c) { return c >= 0x20 && c <= 0x7e && c != ',' && c != '"'; }
-bool IsDigit(uint8_t c) { return c >= '0' && c <= '9'; }
+HVSIG_CF_CHECK bool IsFreeTextChar(uint8_t c) {
+  return c >= 0x20 && c <= 0x7e && c != ',' && c != '"';
+}
+HVSIG_CF_CHECK bool IsDigit(uint8_t c) { return c >= '0' && c <= '9'; }
 
 bool ParseGeneration(Input field, uint32_t& out) {
   if (field.empty() || field.size() > kMaxGenerationDigits || field[0] == '0') return false;
@@ -38,6 +40,7 @@ bool SplitFields(Input text, size_t start, size_t end, Input* fields, size_t cap
   return true;
 }
 
+// Where the compiler does not inline this (-Os), the predicates are indirect-call targets.
 bool AllMatch(Input field, bool (*predicate)(uint8_t)) {
   for (uint8_t c : field) {
     if (!predicate(c)) return false;

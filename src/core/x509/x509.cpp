@@ -1,5 +1,7 @@
 #include "hvsig/x509.h"
 
+#include "hvsig/cf_check.h"
+
 namespace hvsig {
 
 namespace {
@@ -426,7 +428,7 @@ Result ReadEcPublicKey(const CryptoProvider& provider, der::Reader& spki, EcPubl
 // ---- Extensions -----------------------------------------------------------------------------
 
 // Named bits are big-endian within each octet: bit 0 is the top bit of the first octet.
-Result ReadKeyUsage(der::Reader& value, Certificate& out) {
+HVSIG_CF_CHECK Result ReadKeyUsage(der::Reader& value, Certificate& out) {
   const size_t start = value.Offset();
   Input bits;
   uint8_t unused_bits = 0;
@@ -446,7 +448,7 @@ Result ReadKeyUsage(der::Reader& value, Certificate& out) {
 }
 
 // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
-Result ReadBasicConstraints(der::Reader& value, Certificate& out) {
+HVSIG_CF_CHECK Result ReadBasicConstraints(der::Reader& value, Certificate& out) {
   return der::Nested(value, der::kSequence, [&](der::Reader& constraints) {
     HVSIG_TRY(der::ReadOptionalBooleanDefaultFalse(constraints, out.is_ca));
     if (constraints.Peek(der::kInteger)) {
@@ -462,7 +464,7 @@ Result ReadBasicConstraints(der::Reader& value, Certificate& out) {
 }
 
 // ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId
-Result ReadExtKeyUsage(der::Reader& value, Certificate& out) {
+HVSIG_CF_CHECK Result ReadExtKeyUsage(der::Reader& value, Certificate& out) {
   const size_t start = value.Offset();
   return der::Nested(value, der::kSequence, [&](der::Reader& purposes) {
     if (purposes.AtEnd()) return purposes.FailAt(Result::CertBadExtKeyUsage, start);
@@ -478,7 +480,7 @@ Result ReadExtKeyUsage(der::Reader& value, Certificate& out) {
   });
 }
 
-Result ReadSubjectKeyIdentifier(der::Reader& value, Certificate& out) {
+HVSIG_CF_CHECK Result ReadSubjectKeyIdentifier(der::Reader& value, Certificate& out) {
   const size_t start = value.Offset();
   HVSIG_TRY(der::ReadOctetString(value, out.subject_key_id));
   if (out.subject_key_id.empty()) return value.FailAt(Result::CertBadKeyIdentifier, start);
@@ -488,7 +490,7 @@ Result ReadSubjectKeyIdentifier(der::Reader& value, Certificate& out) {
 // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING OPTIONAL,
 //   authorityCertIssuer [1] IMPLICIT GeneralNames OPTIONAL,
 //   authorityCertSerialNumber [2] IMPLICIT INTEGER OPTIONAL }
-Result ReadAuthorityKeyIdentifier(der::Reader& value, Certificate& out) {
+HVSIG_CF_CHECK Result ReadAuthorityKeyIdentifier(der::Reader& value, Certificate& out) {
   return der::Nested(value, der::kSequence, [&](der::Reader& akid) {
     const size_t key_id_offset = akid.Offset();
     bool present = false;
@@ -502,6 +504,7 @@ Result ReadAuthorityKeyIdentifier(der::Reader& value, Certificate& out) {
   });
 }
 
+// Called through kKnownExtensions: each reader above is HVSIG_CF_CHECK.
 using ExtensionReader = Result (*)(der::Reader& value, Certificate& out);
 
 struct KnownExtension {

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "crypto/builtin/cpu_features.h"
+
 namespace hvsig::builtin {
 namespace {
 
@@ -41,8 +43,8 @@ uint64_t NegatedInverseModWord(uint64_t x) {
 // out = a * b / R mod n for a, b < n (CIOS, Koc et al. 1996). out may alias a or b: the product
 // is accumulated in t and copied out at the end. (Fusing the multiply and reduce loops into
 // one was measured slower with GCC: the two 128-bit carry chains spill.)
-void MontgomeryMultiply(const MontgomeryModulus& modulus, BigNum& out, const BigNum& a,
-                        const BigNum& b) {
+void MontgomeryMultiplyPortable(const MontgomeryModulus& modulus, BigNum& out, const BigNum& a,
+                                const BigNum& b) {
   const size_t k = modulus.limb_count;
   const uint64_t* n = modulus.n.limbs;
   uint64_t t[kMaxBigNumLimbs + 2];
@@ -77,6 +79,112 @@ void MontgomeryMultiply(const MontgomeryModulus& modulus, BigNum& out, const Big
     Subtract(t, t, n, k);
   }
   memcpy(out.limbs, t, k * sizeof(t[0]));
+}
+
+#if defined(__x86_64__)
+// out[0..k) = the low k limbs of t[0..k) + a[0..k) * b for k >= 1, returning the carry out of
+// limb k - 1 (one word, since t + a * b < 2^(64k) * 2^64). out may be t, or t - 1 (each limb of
+// t is read before the limb below it is written), which shifts the sum down a limb.
+// mulx leaves the flags alone, so the low halves go through one carry chain (adcx: CF) and the
+// previous high halves through another (adox: OF), and neither waits for the other. Four limbs
+// per iteration, then one at a time; the counter moves with lea and is tested with jrcxz, which
+// keep both flags.
+uint64_t MultiplyAccumulateRow(uint64_t* out, const uint64_t* t, const uint64_t* a, uint64_t b,
+                               size_t k) {
+  uint64_t quads = k / 4;
+  uint64_t singles = k % 4;
+  uint64_t high = 0;  // the previous limb's high half, not yet added
+  uint64_t low, next_high;
+  asm("xorl %%r11d, %%r11d\n\t"  // zero for the final additions; clears CF and OF
+      "jrcxz 2f\n"
+      "1:\n\t"
+      "mulxq (%[a]), %[low], %[next_high]\n\t"
+      "adcxq (%[t]), %[low]\n\t"
+      "adoxq %[high], %[low]\n\t"
+      "movq %[low], (%[out])\n\t"
+      "mulxq 8(%[a]), %[low], %[high]\n\t"
+      "adcxq 8(%[t]), %[low]\n\t"
+      "adoxq %[next_high], %[low]\n\t"
+      "movq %[low], 8(%[out])\n\t"
+      "mulxq 16(%[a]), %[low], %[next_high]\n\t"
+      "adcxq 16(%[t]), %[low]\n\t"
+      "adoxq %[high], %[low]\n\t"
+      "movq %[low], 16(%[out])\n\t"
+      "mulxq 24(%[a]), %[low], %[high]\n\t"
+      "adcxq 24(%[t]), %[low]\n\t"
+      "adoxq %[next_high], %[low]\n\t"
+      "movq %[low], 24(%[out])\n\t"
+      "leaq 32(%[a]), %[a]\n\t"
+      "leaq 32(%[t]), %[t]\n\t"
+      "leaq 32(%[out]), %[out]\n\t"
+      "leaq -1(%%rcx), %%rcx\n\t"
+      "jrcxz 2f\n\t"
+      "jmp 1b\n"
+      "2:\n\t"
+      "movq %[singles], %%rcx\n\t"
+      "jrcxz 4f\n"
+      "3:\n\t"
+      "mulxq (%[a]), %[low], %[next_high]\n\t"
+      "adcxq (%[t]), %[low]\n\t"
+      "adoxq %[high], %[low]\n\t"
+      "movq %[low], (%[out])\n\t"
+      "movq %[next_high], %[high]\n\t"
+      "leaq 8(%[a]), %[a]\n\t"
+      "leaq 8(%[t]), %[t]\n\t"
+      "leaq 8(%[out]), %[out]\n\t"
+      "leaq -1(%%rcx), %%rcx\n\t"
+      "jrcxz 4f\n\t"
+      "jmp 3b\n"
+      "4:\n\t"
+      "adcxq %%r11, %[high]\n\t"
+      "adoxq %%r11, %[high]"
+      // singles is in/out only so that it gets a register of its own: as a plain input holding
+      // the same value as another operand, the compiler may share that operand's register.
+      : [a] "+r"(a), [t] "+r"(t), [out] "+r"(out), "+c"(quads), [singles] "+r"(singles),
+        [high] "+r"(high), [low] "=&r"(low), [next_high] "=&r"(next_high)
+      : "d"(b)
+      : "r11", "cc", "memory");
+  return high;
+}
+
+// The CIOS steps of MontgomeryMultiplyPortable, each row one MultiplyAccumulateRow: t += a *
+// b[i], then t = (t + m * n) / 2^64, the division by writing each limb one place lower (into
+// scratch[0] for the limb that is zero and dropped).
+void MontgomeryMultiplyMulxAdx(const MontgomeryModulus& modulus, BigNum& out, const BigNum& a,
+                               const BigNum& b) {
+  const size_t k = modulus.limb_count;
+  const uint64_t* n = modulus.n.limbs;
+  uint64_t scratch[kMaxBigNumLimbs + 3];
+  uint64_t* t = scratch + 1;
+  memset(scratch, 0, (k + 3) * sizeof(scratch[0]));
+  for (size_t i = 0; i < k; ++i) {
+    const uint64_t product_carry = MultiplyAccumulateRow(t, t, a.limbs, b.limbs[i], k);
+    Wide top = Wide(t[k]) + product_carry;
+    t[k] = uint64_t(top);
+    t[k + 1] = uint64_t(top >> 64);
+    const uint64_t m = t[0] * modulus.n0_inverse;
+    const uint64_t reduction_carry = MultiplyAccumulateRow(t - 1, t, n, m, k);
+    top = Wide(t[k]) + reduction_carry;
+    t[k - 1] = uint64_t(top);
+    t[k] = t[k + 1] + uint64_t(top >> 64);
+  }
+  // t < 2n here, so one conditional subtraction reduces it.
+  if (t[k] != 0 || Compare(t, n, k) >= 0) {
+    Subtract(t, t, n, k);
+  }
+  memcpy(out.limbs, t, k * sizeof(t[0]));
+}
+#endif
+
+void MontgomeryMultiply(const MontgomeryModulus& modulus, BigNum& out, const BigNum& a,
+                        const BigNum& b) {
+#if defined(__x86_64__)
+  if (modulus.use_mulx_adx) {
+    MontgomeryMultiplyMulxAdx(modulus, out, a, b);
+    return;
+  }
+#endif
+  MontgomeryMultiplyPortable(modulus, out, a, b);
 }
 
 // out = R^2 mod n, needed to bring a value into Montgomery form. Doubling 2^(bits-1) (which is
@@ -135,6 +243,7 @@ void InitMontgomeryModulus(MontgomeryModulus& modulus, Input magnitude) {
   LoadBigNum(magnitude, modulus.limb_count, modulus.n);
   modulus.bit_length = BitLength(magnitude);
   modulus.n0_inverse = NegatedInverseModWord(modulus.n.limbs[0]);
+  modulus.use_mulx_adx = CpuHas(kCpuMulxAdx);
 }
 
 bool IsLessThanModulus(const MontgomeryModulus& modulus, const BigNum& value) {

@@ -1,11 +1,16 @@
 // Fixed-size unsigned big integers for RSA public-key operations: 64-bit little-endian limbs,
-// Montgomery multiplication (CIOS), no heap. Only what verification needs: no secrets are
-// handled, so nothing here is constant-time.
+// Montgomery multiplication, no heap. Only what verification needs: no secrets are handled, so
+// nothing here is constant-time.
+//
+// Montgomery multiplication (CIOS) has two implementations, chosen once per modulus: with MULX
+// and ADX (x86-64 CPUs since 2014, probed with CPUID; general-purpose registers only, so also
+// inside a hypervisor), each row is a multiply-accumulate in inline assembly with two
+// independent carry chains; otherwise portable C++ with unsigned __int128.
 //
 // Stack budget (8192-bit numbers are 1 KiB each): a MontgomeryModulus and the base live in the
 // caller's frame, ModularExponentiate keeps two numbers (~2 KiB) and MontgomeryMultiply one
-// accumulator of k + 2 limbs (~1 KiB), so every frame stays under the freestanding 4 KiB limit
-// and an exponentiation needs about 3.5 KiB of stack on top of the caller's storage.
+// accumulator of k + 2 or k + 3 limbs (~1 KiB), so every frame stays under the freestanding
+// 4 KiB limit and an exponentiation needs about 3.5 KiB of stack on top of the caller's storage.
 #pragma once
 
 #include <stddef.h>
@@ -29,6 +34,7 @@ struct MontgomeryModulus {
   size_t limb_count;
   size_t bit_length;
   uint64_t n0_inverse;
+  bool use_mulx_adx;  // set from CPUID by InitMontgomeryModulus; tests clear it to compare
 };
 
 // Bit length of a big-endian magnitude with no leading zero octet and at least one octet.

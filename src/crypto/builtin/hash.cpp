@@ -1,9 +1,11 @@
 // The builtin provider's incremental digests: message buffering, FIPS 180-4 padding and the
-// choice between the scalar and SHA-NI block functions. The whole state lives inside the
+// choice between the scalar block functions and the vector ones (SHA-NI for SHA-256, AVX2 and
+// BMI2 for SHA-512). The whole state lives inside the
 // caller's DigestContext, so a digest needs no allocation and nothing to free.
 #include <new>
 
 #include "crypto/builtin/builtin.h"
+#include "crypto/builtin/cpu_features.h"
 #include "crypto/builtin/sha_blocks.h"
 
 namespace hvsig::builtin {
@@ -36,36 +38,16 @@ const VectorUnitHooks* HooksOf(const DigestContext& ctx) {
 }
 
 #if HVSIG_HAVE_SIMD
-enum CpuProbe : uint8_t { kCpuNotProbed = 0, kCpuLacksShaNi, kCpuHasShaNi };
-
-// Zero-initialized, so no constructor runs; threads racing to probe store the same answer.
-constinit uint8_t g_sha_ni_probe = kCpuNotProbed;
-
-struct CpuidResult {
-  uint32_t eax, ebx, ecx, edx;
-};
-
-CpuidResult Cpuid(uint32_t leaf) {
-  CpuidResult r;
-  asm volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(0));
-  return r;
-}
-
-bool ProbeShaNi() {
-  if (Cpuid(0).eax < 7) return false;  // leaf 7 (structured extended features) does not exist
-  const uint32_t features = Cpuid(1).ecx;
-  if ((features & (1u << 9)) == 0) return false;   // SSSE3: pshufb for the byte swap
-  if ((features & (1u << 19)) == 0) return false;  // SSE4.1: pblendw for the state layout
-  return (Cpuid(7).ebx & (1u << 29)) != 0;          // SHA extensions
-}
-
-bool CpuHasShaNi() {
-  uint8_t probe = __atomic_load_n(&g_sha_ni_probe, __ATOMIC_RELAXED);
-  if (probe == kCpuNotProbed) {
-    probe = ProbeShaNi() ? kCpuHasShaNi : kCpuLacksShaNi;
-    __atomic_store_n(&g_sha_ni_probe, probe, __ATOMIC_RELAXED);
+// The CPU feature the algorithm's vector path needs (SHA-1 has none).
+bool CpuHasVectorPath(DigestAlg alg) {
+  switch (alg) {
+    case DigestAlg::Sha1: return false;
+    case DigestAlg::Sha224:
+    case DigestAlg::Sha256: return CpuHas(kCpuShaNi);
+    case DigestAlg::Sha384:
+    case DigestAlg::Sha512: return CpuHas(kCpuAvx2Bmi2);
   }
-  return probe == kCpuHasShaNi;
+  return false;
 }
 #endif
 
@@ -73,10 +55,9 @@ bool CpuHasShaNi() {
 // vector state once per run of blocks. A true result must be paired with ReleaseVectorUnit.
 bool AcquireVectorUnit(const DigestContext& ctx) {
 #if HVSIG_HAVE_SIMD
-  if (ctx.alg != DigestAlg::Sha224 && ctx.alg != DigestAlg::Sha256) return false;
   const VectorUnitHooks* hooks = HooksOf(ctx);
   if (hooks == nullptr) return false;
-  if (!CpuHasShaNi()) return false;
+  if (!CpuHasVectorPath(ctx.alg)) return false;
   return hooks->begin(hooks->opaque);
 #else
   static_cast<void>(ctx);
@@ -108,6 +89,12 @@ void Compress(DigestContext& ctx, [[maybe_unused]] bool vector_unit, const uint8
       return;
     case DigestAlg::Sha384:
     case DigestAlg::Sha512:
+#if HVSIG_HAVE_SIMD
+      if (vector_unit) {
+        Sha512BlocksAvx2(state.chaining.wide, blocks, count);
+        return;
+      }
+#endif
       Sha512Blocks(state.chaining.wide, blocks, count);
       return;
   }
@@ -202,7 +189,15 @@ void DigestRelease(DigestContext&) {}
 
 bool Sha256HasSimd() {
 #if HVSIG_HAVE_SIMD
-  return CpuHasShaNi();
+  return CpuHas(kCpuShaNi);
+#else
+  return false;
+#endif
+}
+
+bool Sha512HasSimd() {
+#if HVSIG_HAVE_SIMD
+  return CpuHas(kCpuAvx2Bmi2);
 #else
   return false;
 #endif

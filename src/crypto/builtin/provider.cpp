@@ -21,8 +21,8 @@ constexpr CryptoProvider WithHooks(const VectorUnitHooks* hooks) {
   };
 }
 
-bool HostedBegin(void*) { return true; }
-void HostedEnd(void*) {}
+HVSIG_CF_CHECK bool HostedBegin(void*) { return true; }
+HVSIG_CF_CHECK void HostedEnd(void*) {}
 
 constinit const CryptoProvider kScalarProvider = WithHooks(nullptr);
 constinit const VectorUnitHooks kHostedHooks = {HostedBegin, HostedEnd, nullptr};
@@ -36,5 +36,7 @@ CryptoProvider MakeBuiltinProvider(const VectorUnitHooks* hooks) { return WithHo
 const VectorUnitHooks* HostedVectorUnitHooks() { return &kHostedHooks; }
 
 bool BuiltinSha256HasSimd() { return builtin::Sha256HasSimd(); }
+
+bool BuiltinSha512HasSimd() { return builtin::Sha512HasSimd(); }
 
 }  // namespace hvsig

@@ -1,13 +1,12 @@
-// SHA-512 compression (FIPS 180-4 section 6.4), also used for SHA-384. Scalar only: SHA-NI
-// covers SHA-1 and SHA-256, and the SHA-512 extension is too recent to be worth a second path.
+// Portable SHA-512 compression (FIPS 180-4 section 6.4), also used for SHA-384: the only path
+// of the freestanding build and the fallback whenever the vector unit is refused.
 #include "crypto/builtin/sha2_block.h"
 #include "crypto/builtin/sha_blocks.h"
 
 namespace hvsig::builtin {
-namespace {
 
 // Section 4.2.3.
-constexpr uint64_t kSha512RoundConstants[80] = {
+alignas(16) constexpr uint64_t kSha512RoundConstants[80] = {
     0x428a2f98d728ae22, 0x7137449123ef65cd, 0xb5c0fbcfec4d3b2f, 0xe9b5dba58189dbbc,
     0x3956c25bf348b538, 0x59f111f1b605d019, 0x923f82a4af194f9b, 0xab1c5ed5da6d8118,
     0xd807aa98a3030242, 0x12835b0145706fbe, 0x243185be4ee4b28c, 0x550c7dc3d5ffb4e2,
@@ -29,19 +28,6 @@ constexpr uint64_t kSha512RoundConstants[80] = {
     0x28db77f523047d84, 0x32caab7b40c72493, 0x3c9ebe0a15c9bebc, 0x431d67c49c100d4c,
     0x4cc5d4becb3e42b6, 0x597f299cfc657e2a, 0x5fcb6fab3ad6faec, 0x6c44198c4a475817,
 };
-
-struct Sha512Traits {
-  using Word = uint64_t;
-  static constexpr size_t kRounds = 80;
-  static constexpr const uint64_t* kConstants = kSha512RoundConstants;
-  static constexpr int kSigma0[3] = {1, 8, 7};
-  static constexpr int kSigma1[3] = {19, 61, 6};
-  static constexpr int kBigSigma0[3] = {28, 34, 39};
-  static constexpr int kBigSigma1[3] = {14, 18, 41};
-  static constexpr uint64_t Load(const uint8_t* p) { return LoadBe64(p); }
-};
-
-}  // namespace
 
 void Sha512Blocks(uint64_t state[8], const uint8_t* blocks, size_t count) {
   for (size_t i = 0; i < count; ++i) Sha2Block<Sha512Traits>(state, blocks + i * kSha512BlockSize);

@@ -34,6 +34,8 @@ inline constexpr uint64_t kSha512Initial[8] = {
 
 // Defined in sha256.cpp; the SHA-NI path adds them to the message schedule four at a time.
 alignas(16) extern const uint32_t kSha256RoundConstants[64];
+// Defined in sha512.cpp; the SIMD schedule adds them two at a time.
+alignas(16) extern const uint64_t kSha512RoundConstants[80];
 
 // Each compresses `count` consecutive blocks (no alignment required) into the chaining value.
 void Sha1Blocks(uint32_t state[5], const uint8_t* blocks, size_t count);
@@ -42,6 +44,8 @@ void Sha512Blocks(uint64_t state[8], const uint8_t* blocks, size_t count);
 #if HVSIG_HAVE_SIMD
 // sha256_shani.cpp: needs SHA, SSE4.1 and SSSE3, and the embedder's permission to use them.
 void Sha256BlocksShaNi(uint32_t state[8], const uint8_t* blocks, size_t count);
+// sha512_simd.cpp: needs AVX2 and BMI2 (with the OS saving YMM state), and the permission.
+void Sha512BlocksAvx2(uint64_t state[8], const uint8_t* blocks, size_t count);
 #endif
 
 constexpr uint32_t LoadBe32(const uint8_t* p) {

@@ -1,6 +1,7 @@
 #include "tools/common/file_image.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,11 +12,8 @@
 
 namespace hvsig::tools {
 
-namespace {
-constexpr size_t kChunkBytes = 1 << 20;
-}
-
 FileImage::~FileImage() {
+  Unmap();
   if (fd_ >= 0) close(fd_);
 }
 
@@ -31,19 +29,56 @@ bool FileImage::Open(const std::string& path, std::string& error) {
     return false;
   }
   size_ = static_cast<uint64_t>(st.st_size);
-  buffer_.resize(kChunkBytes);
   return true;
+}
+
+void FileImage::Unmap() {
+  if (window_ != nullptr) munmap(const_cast<uint8_t*>(window_), window_length_);
+  window_ = nullptr;
+  window_length_ = 0;
+}
+
+bool FileImage::MapWindow(uint64_t start) {
+  Unmap();
+  const uint64_t left = size_ - start;
+  const size_t length = left < kWindowBytes ? static_cast<size_t>(left) : kWindowBytes;
+  void* mapped = mmap(nullptr, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_, static_cast<off_t>(start));
+  if (mapped == MAP_FAILED) return false;
+  // Advice only: a kernel that ignores it reads on demand, which is correct, just slower.
+  madvise(mapped, length, MADV_SEQUENTIAL);
+  const uint64_t next = start + length;
+  if (next < size_) posix_fadvise(fd_, static_cast<off_t>(next), kWindowBytes, POSIX_FADV_WILLNEED);
+  window_ = static_cast<const uint8_t*>(mapped);
+  window_start_ = start;
+  window_length_ = length;
+  return true;
+}
+
+Result FileImage::ReadIntoBuffer(uint64_t offset, size_t max_length, Input& chunk) {
+  buffer_.resize(kWindowBytes);
+  const size_t want = max_length < buffer_.size() ? max_length : buffer_.size();
+  ssize_t got;
+  do {
+    got = pread(fd_, buffer_.data(), want, static_cast<off_t>(offset));
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0) return Result::ImageReadFailed;
+  chunk = Input(buffer_.data(), static_cast<size_t>(got));
+  return Result::Success;
 }
 
 Result FileImage::View(void* opaque, uint64_t offset, size_t max_length, Input& chunk) {
   auto* self = static_cast<FileImage*>(opaque);
-  size_t want = max_length < self->buffer_.size() ? max_length : self->buffer_.size();
-  ssize_t got;
-  do {
-    got = pread(self->fd_, self->buffer_.data(), want, static_cast<off_t>(offset));
-  } while (got < 0 && errno == EINTR);
-  if (got <= 0) return Result::ImageReadFailed;
-  chunk = Input(self->buffer_.data(), static_cast<size_t>(got));
+  if (offset >= self->size_) return Result::ImageReadFailed;
+  if (self->mapping_failed_) return self->ReadIntoBuffer(offset, max_length, chunk);
+  const bool inside = self->window_ != nullptr && offset >= self->window_start_ &&
+                      offset - self->window_start_ < self->window_length_;
+  if (!inside && !self->MapWindow(offset - offset % kWindowBytes)) {
+    self->mapping_failed_ = true;
+    return self->ReadIntoBuffer(offset, max_length, chunk);
+  }
+  const size_t position = static_cast<size_t>(offset - self->window_start_);
+  const size_t available = self->window_length_ - position;
+  chunk = Input(self->window_ + position, max_length < available ? max_length : available);
   return Result::Success;
 }
 
