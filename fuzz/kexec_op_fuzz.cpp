@@ -19,7 +19,7 @@ HVSIG_FUZZ_TARGET(kexec_op) {
   machine.unknown_op = (config & 16) != 0 ? UnknownOp::EOpNotSupp : UnknownOp::Xen417Zero;
   if ((config & 32) != 0) machine.crash = {};
 
-  Kexec kexec(machine, fuzz::Provider());
+  Kexec kexec(machine, fuzz::Provider(), fuzz::HypercallKeyrings(fuzz::Provider()));
   fuzz::RequireBooted(kexec);
   const GuestMemory memory = guest.Memory();
   for (size_t i = 0; i < fuzz::kGuestOps; ++i) {

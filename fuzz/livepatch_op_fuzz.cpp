@@ -13,7 +13,7 @@ HVSIG_FUZZ_TARGET(livepatch_op) {
   fuzz::GuestImage guest(data, size);
   const MachineConfig machine = fuzz::HypercallMachine(guest.config());
 
-  Livepatch livepatch(machine, fuzz::Provider());
+  Livepatch livepatch(machine, fuzz::Provider(), fuzz::HypercallKeyrings(fuzz::Provider()));
   fuzz::RequireBooted(livepatch);
   const GuestMemory memory = guest.Memory();
   for (size_t i = 0; i < fuzz::kGuestOps; ++i) {

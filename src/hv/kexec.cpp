@@ -114,9 +114,11 @@ struct Kexec::Image {
   std::vector<Segment> segments;
 };
 
-Kexec::Kexec(const MachineConfig& config, const CryptoProvider& provider)
+Kexec::Kexec(const MachineConfig& config, const CryptoProvider& provider,
+             std::shared_ptr<const BootKeyrings> keyrings)
     : config_(config), provider_(provider),
-      mode_(config.secure_boot ? policy::Mode::Enforce : config.mode) {
+      mode_(config.secure_boot ? policy::Mode::Enforce : config.mode),
+      keyrings_(keyrings ? std::move(keyrings) : LoadBootKeyrings(provider, config.keyrings)) {
   bool crash_in_ram = config_.crash.size == 0;
   for (const E820Entry& e : config_.e820) {
     if (e.type == static_cast<uint32_t>(E820Type::Ram) && config_.crash.start >= e.start &&
@@ -129,9 +131,7 @@ Kexec::Kexec(const MachineConfig& config, const CryptoProvider& provider)
   if ((config_.crash.start | config_.crash.size) % kPageSize != 0) {
     boot_error_ = "crashkernel region is not page-aligned";
   }
-  keyrings_ = std::make_unique<BootKeyrings>();
-  const std::string keyring_error = LoadKeyrings(provider_, config_.keyrings, *keyrings_);
-  if (!keyring_error.empty()) boot_error_ = "keyrings: " + keyring_error;
+  if (!keyrings_->load_error.empty()) boot_error_ = "keyrings: " + keyrings_->load_error;
 
   Log(Format("(XEN) kexec: crashkernel %#" PRIx64 "-%#" PRIx64 ", %u CPUs, %s boot",
              config_.crash.start, config_.crash.start + config_.crash.size, config_.cpus,

@@ -115,7 +115,10 @@ struct RawSegment {
 
 class Kexec {
  public:
-  Kexec(const MachineConfig& config, const CryptoProvider& provider);
+  // keyrings: the boot's (LoadBootKeyrings, shared with its Livepatch); null loads them from
+  // config.keyrings.
+  Kexec(const MachineConfig& config, const CryptoProvider& provider,
+        std::shared_ptr<const BootKeyrings> keyrings = nullptr);
   ~Kexec();
   Kexec(const Kexec&) = delete;
   Kexec& operator=(const Kexec&) = delete;
@@ -171,7 +174,7 @@ class Kexec {
   const CryptoProvider& provider_;
   policy::Mode mode_;
   std::string boot_error_;
-  std::unique_ptr<BootKeyrings> keyrings_;
+  std::shared_ptr<const BootKeyrings> keyrings_;
 
   // kexec_flags: bits 0-3 slot present, then DEFAULT_POS, CRASH_POS, IN_PROGRESS, IN_HYPERCALL.
   mutable std::atomic<unsigned long> flags_{0};

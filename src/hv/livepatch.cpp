@@ -144,17 +144,17 @@ struct Livepatch::Payload {
   uint32_t upload_sequence = 0;
 };
 
-Livepatch::Livepatch(const MachineConfig& config, const CryptoProvider& provider)
+Livepatch::Livepatch(const MachineConfig& config, const CryptoProvider& provider,
+                     std::shared_ptr<const BootKeyrings> keyrings)
     : provider_(provider),
       secure_boot_(config.secure_boot),
       mode_(config.secure_boot ? policy::Mode::Enforce : config.mode),
-      policy_(policy::DefaultLivepatchPolicy(config.secure_boot)) {
+      policy_(policy::DefaultLivepatchPolicy(config.secure_boot)),
+      keyrings_(keyrings ? std::move(keyrings) : LoadBootKeyrings(provider, config.keyrings)) {
   policy_.mode = mode_;
   // As kexec's enforce: an unsigned payload is refused (-ENODATA) with or without Secure Boot.
   policy_.require_signature = true;
-  keyrings_ = std::make_unique<BootKeyrings>();
-  const std::string keyring_error = LoadKeyrings(provider_, config.keyrings, *keyrings_);
-  if (!keyring_error.empty()) boot_error_ = "keyrings: " + keyring_error;
+  if (!keyrings_->load_error.empty()) boot_error_ = "keyrings: " + keyrings_->load_error;
   const keyring::Keyring& builtin = keyrings_->rings[static_cast<size_t>(keyring::KeyringId::Builtin)];
   const keyring::Keyring& secondary = keyrings_->rings[static_cast<size_t>(keyring::KeyringId::Secondary)];
   const keyring::Keyring& blacklist = keyrings_->rings[static_cast<size_t>(keyring::KeyringId::Blacklist)];

@@ -59,7 +59,9 @@ struct LivepatchPayloadView {
 class Livepatch {
  public:
   // The machine's Secure Boot (forces mode enforce), mode and keyrings (raw RSA keys included).
-  Livepatch(const MachineConfig& config, const CryptoProvider& provider);
+  // keyrings: as Kexec's (null loads them from config.keyrings).
+  Livepatch(const MachineConfig& config, const CryptoProvider& provider,
+            std::shared_ptr<const BootKeyrings> keyrings = nullptr);
   ~Livepatch();
   Livepatch(const Livepatch&) = delete;
   Livepatch& operator=(const Livepatch&) = delete;
@@ -105,7 +107,7 @@ class Livepatch {
   const policy::Mode mode_;
   policy::LivepatchPolicy policy_;
   std::string boot_error_;
-  std::unique_ptr<BootKeyrings> keyrings_;
+  std::shared_ptr<const BootKeyrings> keyrings_;
 
   mutable std::mutex payload_lock_;  // Xen's payload_lock: one op at a time
   std::vector<std::unique_ptr<Payload>> payloads_;  // payload_list

@@ -89,8 +89,7 @@ struct VerifyState {
   uint8_t storage[kSignatureStorage];
 };
 
-}  // namespace
-
+// Parses sources into keyrings; returns an empty string or what failed.
 std::string LoadKeyrings(const CryptoProvider& provider, const KeyringSources& sources,
                          BootKeyrings& out) {
   // storage must not reallocate once certificates point into it.
@@ -135,6 +134,15 @@ std::string LoadKeyrings(const CryptoProvider& provider, const KeyringSources& s
                      rings[static_cast<size_t>(KeyringId::Blacklist)]);
   }
   return error;
+}
+
+}  // namespace
+
+std::shared_ptr<const BootKeyrings> LoadBootKeyrings(const CryptoProvider& provider,
+                                                     const KeyringSources& sources) {
+  auto keyrings = std::make_shared<BootKeyrings>();
+  keyrings->load_error = LoadKeyrings(provider, sources, *keyrings);
+  return keyrings;
 }
 
 const char* KernelVerdictName(KernelVerdict verdict) {

@@ -33,11 +33,13 @@ struct BootKeyrings {
   std::vector<std::vector<uint8_t>> storage;
   keyring::Keyring rings[keyring::kKeyringCount];
   policy::Keyrings view;
+  std::string load_error;  // empty, or what failed to load (the rings then hold what came before)
 };
 
-// Parses sources into keyrings; returns an empty string or what failed.
-std::string LoadKeyrings(const CryptoProvider& provider, const KeyringSources& sources,
-                         BootKeyrings& out);
+// One boot's keyrings, loaded once and shared read-only by that boot's kexec and livepatch
+// models, as Xen holds one set (load_error says whether loading failed).
+std::shared_ptr<const BootKeyrings> LoadBootKeyrings(const CryptoProvider& provider,
+                                                     const KeyringSources& sources);
 
 enum class KernelVerdict : uint8_t { None, Trusted, HashAuthorized, Rejected };
 const char* KernelVerdictName(KernelVerdict verdict);

@@ -158,8 +158,11 @@ void Hypervisor::Boot() {
                 RamBytes(machine_.e820) >> 20, machine_.e820.size(), machine_.cpus,
                 machine_.secure_boot ? "on" : "off", machine_.keyrings.builtin_raw_keys.size());
   Note(line);
-  kexec_ = std::make_unique<hv::Kexec>(machine_, provider_);
-  livepatch_ = std::make_unique<hv::Livepatch>(machine_, provider_);
+  // One set of keyrings per boot, as Xen holds: both models read it.
+  const std::shared_ptr<const hv::BootKeyrings> keyrings =
+      hv::LoadBootKeyrings(provider_, machine_.keyrings);
+  kexec_ = std::make_unique<hv::Kexec>(machine_, provider_, keyrings);
+  livepatch_ = std::make_unique<hv::Livepatch>(machine_, provider_, keyrings);
   std::lock_guard<std::mutex> guard(drain_lock_);
   console_printed_ = 0;
   livepatch_printed_ = 0;
