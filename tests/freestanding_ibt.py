@@ -109,6 +109,14 @@ def demangle(names):
     return dict(zip(names, out))
 
 
+def verdict(check, failures):
+    """Prints each failure and the check's verdict line; returns the exit status."""
+    for failure in failures:
+        print(f"FAIL {failure}")
+    print(f"{check} check: " + ("FAILED" if failures else "passed"))
+    return 1 if failures else 0
+
+
 def main():
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
@@ -170,15 +178,11 @@ def main():
     for name in spare:
         print(f"  {name}")
     print(f"indirect call sites (retpoline thunks): {indirect_calls}")
-    failed = False
+    failures = list(unresolved)
     if missing:
-        print(f"FAIL {len(missing)} address-taken function(s) without ENDBR64: mark them HVSIG_CF_CHECK")
-        failed = True
-    for line in unresolved:
-        print(f"FAIL {line}")
-        failed = True
-    print("ibt check: " + ("FAILED" if failed else "passed"))
-    return 1 if failed else 0
+        failures.insert(0, f"{len(missing)} address-taken function(s) without ENDBR64: "
+                           "mark them HVSIG_CF_CHECK")
+    return verdict("ibt", failures)
 
 
 if __name__ == "__main__":

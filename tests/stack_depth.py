@@ -31,7 +31,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from freestanding_ibt import ENDBR64, STT_FUNC, Elf  # noqa: E402
+from freestanding_ibt import ENDBR64, STT_FUNC, Elf, verdict  # noqa: E402
 
 RETURN_ADDRESS = 8
 INDIRECT = "__indirect_call"
@@ -249,21 +249,13 @@ def main():
                           .replace("(anonymous namespace)::", "").split("(")[0]
                           for k in pointer_targets[pointer]})
         print(f"  {pointer}: {', '.join(targets) or '(the embedder callback only, 0 bytes here)'}")
-    failed = False
-    if not args.object:
-        print("FAIL no OBJECT: indirect calls were not resolved")
-        failed = True
-    for location in unresolved_sites:
-        print(f"FAIL indirect call at {location}: no function pointer found in the source")
-        failed = True
-    for cycle in cycles:
-        print("FAIL recursion: " + " -> ".join(names.get(n, n) for n in cycle))
-        failed = True
+    failures = [] if args.object else ["no OBJECT: indirect calls were not resolved"]
+    failures += [f"indirect call at {location}: no function pointer found in the source"
+                 for location in unresolved_sites]
+    failures += ["recursion: " + " -> ".join(names.get(n, n) for n in cycle) for cycle in cycles]
     if args.max is not None and depth[worst] > args.max:
-        print(f"FAIL worst call depth {depth[worst]} bytes > {args.max}")
-        failed = True
-    print("stack depth check: " + ("FAILED" if failed else "passed"))
-    return 1 if failed else 0
+        failures.append(f"worst call depth {depth[worst]} bytes > {args.max}")
+    return verdict("stack depth", failures)
 
 
 if __name__ == "__main__":
