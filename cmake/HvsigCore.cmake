@@ -42,6 +42,9 @@ function(hvsig_core_component name)
     target_include_directories(hvsig_${name}_fs PRIVATE ${CMAKE_SOURCE_DIR}/src)
     target_compile_options(hvsig_${name}_fs PRIVATE ${HVSIG_FREESTANDING_FLAGS})
     target_compile_definitions(hvsig_${name}_fs PRIVATE HVSIG_FREESTANDING=1)
+    # ccache answers a cached object without writing the -fcallgraph-info file the stack-depth
+    # check reads, so these objects are always compiled.
+    set_target_properties(hvsig_${name}_fs PROPERTIES CXX_COMPILER_LAUNCHER "" C_COMPILER_LAUNCHER "")
     set_property(GLOBAL APPEND PROPERTY HVSIG_FS_OBJECTS $<TARGET_OBJECTS:hvsig_${name}_fs>)
   endif()
 endfunction()

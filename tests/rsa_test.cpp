@@ -721,7 +721,9 @@ TEST(Rsa, PssStructureViolationsAreRejected) {
 
 // Both Montgomery multiplications (MULX/ADX rows where the CPU has them, portable CIOS) against
 // OpenSSL's BN_mod_exp, for limb counts that are multiples of four and ones that leave one to
-// three limbs for the row loop's tail, with e = 65537 and a long random exponent.
+// three limbs for the row loop's tail, with e = 65537 and a long random exponent, and bases at
+// the edges of [0, n) besides a random one (the base's storage becomes the result in place,
+// then its big-endian encoding).
 TEST(RsaBignum, MontgomeryPathsMatchOpenSsl) {
   std::mt19937 rng(29);
   Owned<BN_CTX, BN_CTX_free> ctx(BN_CTX_new());
@@ -732,24 +734,31 @@ TEST(RsaBignum, MontgomeryPathsMatchOpenSsl) {
     modulus[0] |= uint8_t(0x80 >> (8 * modulus.size() - bits));
     modulus.back() |= 1;
     const BnPtr n = BnFromBytes(modulus);
-    Bytes base = RandomBytes(modulus.size() - 1, &rng);
-    for (const Bytes& exponent : {Bytes{0x01, 0x00, 0x01}, RandomBytes(32, &rng)}) {
-      if (exponent[0] == 0) continue;
-      BnPtr expected(BN_new());
-      ASSERT_EQ(1, BN_mod_exp(expected.get(), BnFromBytes(base).get(), BnFromBytes(exponent).get(),
-                              n.get(), ctx.get()));
-      for (bool use_mulx_adx : {false, true}) {
-        if (use_mulx_adx && !has_mulx_adx) continue;
-        builtin::MontgomeryModulus montgomery;
-        builtin::InitMontgomeryModulus(montgomery, Input(modulus.data(), modulus.size()));
-        montgomery.use_mulx_adx = use_mulx_adx;
-        builtin::BigNum value;
-        builtin::LoadBigNum(Input(base.data(), base.size()), montgomery.limb_count, value);
-        builtin::ModularExponentiate(montgomery, value, Input(exponent.data(), exponent.size()));
-        Bytes result(modulus.size());
-        builtin::StoreBigNum(value, result.data(), result.size());
-        EXPECT_EQ(BnToBytes(expected.get(), modulus.size()), result)
-            << bits << " bits, mulx/adx " << use_mulx_adx << ", exponent " << exponent.size();
+    BnPtr n_minus_one(BN_dup(n.get()));
+    ASSERT_EQ(1, BN_sub_word(n_minus_one.get(), 1));
+    const Bytes modulus_minus_one = BnToBytes(n_minus_one.get(), modulus.size());
+    for (const Bytes& base : {RandomBytes(modulus.size() - 1, &rng), Bytes{0x00}, Bytes{0x01},
+                              modulus_minus_one}) {
+      for (const Bytes& exponent : {Bytes{0x01, 0x00, 0x01}, RandomBytes(32, &rng)}) {
+        if (exponent[0] == 0) continue;
+        BnPtr expected(BN_new());
+        ASSERT_EQ(1, BN_mod_exp(expected.get(), BnFromBytes(base).get(),
+                                BnFromBytes(exponent).get(), n.get(), ctx.get()));
+        for (bool use_mulx_adx : {false, true}) {
+          if (use_mulx_adx && !has_mulx_adx) continue;
+          builtin::MontgomeryModulus montgomery;
+          builtin::InitMontgomeryModulus(montgomery, Input(modulus.data(), modulus.size()));
+          montgomery.use_mulx_adx = use_mulx_adx;
+          builtin::BigNum value;
+          builtin::LoadBigNum(Input(base.data(), base.size()), montgomery.limb_count, value);
+          builtin::ModularExponentiate(montgomery, value,
+                                       Input(exponent.data(), exponent.size()));
+          const uint8_t* result = builtin::StoreBigNumInPlace(value, modulus.size());
+          EXPECT_EQ(BnToBytes(expected.get(), modulus.size()),
+                    Bytes(result, result + modulus.size()))
+              << bits << " bits, base of " << base.size() << " octets, mulx/adx "
+              << use_mulx_adx << ", exponent " << exponent.size();
+        }
       }
     }
   }

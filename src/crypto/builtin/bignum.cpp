@@ -42,7 +42,9 @@ uint64_t NegatedInverseModWord(uint64_t x) {
 
 // out = a * b / R mod n for a, b < n (CIOS, Koc et al. 1996). out may alias a or b: the product
 // is accumulated in t and copied out at the end. (Fusing the multiply and reduce loops into
-// one was measured slower with GCC: the two 128-bit carry chains spill.)
+// one was measured slower with GCC: the two 128-bit carry chains spill; so was moving the
+// loops into a row function shared with the MULX/ADX path.) The top limbs are added in 64
+// bits because GCC builds 128-bit sums outside the loops in stack slots.
 void MontgomeryMultiplyPortable(const MontgomeryModulus& modulus, BigNum& out, const BigNum& a,
                                 const BigNum& b) {
   const size_t k = modulus.limb_count;
@@ -57,9 +59,9 @@ void MontgomeryMultiplyPortable(const MontgomeryModulus& modulus, BigNum& out, c
       t[j] = uint64_t(sum);
       carry = uint64_t(sum >> 64);
     }
-    Wide top = Wide(t[k]) + carry;
-    t[k] = uint64_t(top);
-    t[k + 1] = uint64_t(top >> 64);
+    const uint64_t product_top = t[k] + carry;
+    t[k + 1] = product_top < carry;
+    t[k] = product_top;
 
     // m makes t + m * n divisible by 2^64; the shift down by one limb is folded into the loop.
     const uint64_t m = t[0] * modulus.n0_inverse;
@@ -70,9 +72,9 @@ void MontgomeryMultiplyPortable(const MontgomeryModulus& modulus, BigNum& out, c
       t[j - 1] = uint64_t(sum);
       carry = uint64_t(sum >> 64);
     }
-    top = Wide(t[k]) + carry;
-    t[k - 1] = uint64_t(top);
-    t[k] = t[k + 1] + uint64_t(top >> 64);
+    const uint64_t reduced_top = t[k] + carry;
+    t[k - 1] = reduced_top;
+    t[k] = t[k + 1] + (reduced_top < carry);
   }
   // t < 2n here, so one conditional subtraction reduces it.
   if (t[k] != 0 || Compare(t, n, k) >= 0) {
@@ -149,7 +151,7 @@ uint64_t MultiplyAccumulateRow(uint64_t* out, const uint64_t* t, const uint64_t*
 
 // The CIOS steps of MontgomeryMultiplyPortable, each row one MultiplyAccumulateRow: t += a *
 // b[i], then t = (t + m * n) / 2^64, the division by writing each limb one place lower (into
-// scratch[0] for the limb that is zero and dropped).
+// scratch[0] for the limb that is zero and dropped). out may alias a or b, as there.
 void MontgomeryMultiplyMulxAdx(const MontgomeryModulus& modulus, BigNum& out, const BigNum& a,
                                const BigNum& b) {
   const size_t k = modulus.limb_count;
@@ -159,14 +161,14 @@ void MontgomeryMultiplyMulxAdx(const MontgomeryModulus& modulus, BigNum& out, co
   memset(scratch, 0, (k + 3) * sizeof(scratch[0]));
   for (size_t i = 0; i < k; ++i) {
     const uint64_t product_carry = MultiplyAccumulateRow(t, t, a.limbs, b.limbs[i], k);
-    Wide top = Wide(t[k]) + product_carry;
-    t[k] = uint64_t(top);
-    t[k + 1] = uint64_t(top >> 64);
+    const uint64_t product_top = t[k] + product_carry;
+    t[k + 1] = product_top < product_carry;
+    t[k] = product_top;
     const uint64_t m = t[0] * modulus.n0_inverse;
     const uint64_t reduction_carry = MultiplyAccumulateRow(t - 1, t, n, m, k);
-    top = Wide(t[k]) + reduction_carry;
-    t[k - 1] = uint64_t(top);
-    t[k] = t[k + 1] + uint64_t(top >> 64);
+    const uint64_t reduced_top = t[k] + reduction_carry;
+    t[k - 1] = reduced_top;
+    t[k] = t[k + 1] + (reduced_top < reduction_carry);
   }
   // t < 2n here, so one conditional subtraction reduces it.
   if (t[k] != 0 || Compare(t, n, k) >= 0) {
@@ -231,11 +233,23 @@ void LoadBigNum(Input big_endian, size_t limb_count, BigNum& out) {
   }
 }
 
-void StoreBigNum(const BigNum& value, uint8_t* out, size_t out_length) {
-  for (size_t i = 0; i < out_length; ++i) {
-    const size_t bit_position = 8 * (out_length - 1 - i);
-    out[i] = uint8_t(value.limbs[bit_position / 64] >> (bit_position % 64));
+uint8_t* StoreBigNumInPlace(BigNum& value, size_t length) {
+  uint8_t* octets = reinterpret_cast<uint8_t*>(value.limbs);
+  // Each limb's octets in little-endian order first (already so on x86; spelled out for
+  // big-endian hosts), which makes the storage the little-endian encoding; reversing its low
+  // length octets then gives the big-endian one.
+  for (size_t i = 0; i < (length + 7) / 8; ++i) {
+    const uint64_t limb = value.limbs[i];
+    for (size_t j = 0; j < 8; ++j) {
+      octets[8 * i + j] = uint8_t(limb >> (8 * j));
+    }
   }
+  for (size_t low = 0, high = length - 1; low < high; ++low, --high) {
+    const uint8_t octet = octets[low];
+    octets[low] = octets[high];
+    octets[high] = octet;
+  }
+  return octets;
 }
 
 void InitMontgomeryModulus(MontgomeryModulus& modulus, Input magnitude) {
@@ -251,24 +265,26 @@ bool IsLessThanModulus(const MontgomeryModulus& modulus, const BigNum& value) {
 }
 
 void ModularExponentiate(const MontgomeryModulus& modulus, BigNum& value, Input exponent) {
-  BigNum base;  // value * R mod n, then reused for the constant 1
+  // The only number of this frame: R^2 mod n, then the running power. value turns into the
+  // base in Montgomery form (value * R mod n) and finally into the result, so the caller's
+  // storage doubles as the base's.
   BigNum accumulator;
   ComputeRSquared(modulus, accumulator);
-  MontgomeryMultiply(modulus, base, value, accumulator);
+  MontgomeryMultiply(modulus, value, value, accumulator);
 
   // Left to right over the exponent's bits; the leading 1 bit is the initial accumulator.
-  memcpy(accumulator.limbs, base.limbs, modulus.limb_count * sizeof(base.limbs[0]));
+  memcpy(accumulator.limbs, value.limbs, modulus.limb_count * sizeof(value.limbs[0]));
   for (size_t bit = BitLength(exponent) - 1; bit-- > 0;) {
     MontgomeryMultiply(modulus, accumulator, accumulator, accumulator);
     if ((exponent[exponent.size() - 1 - bit / 8] >> (bit % 8)) & 1) {
-      MontgomeryMultiply(modulus, accumulator, accumulator, base);
+      MontgomeryMultiply(modulus, accumulator, accumulator, value);
     }
   }
 
   // Multiplying by 1 divides by R, leaving Montgomery form.
-  memset(base.limbs, 0, modulus.limb_count * sizeof(base.limbs[0]));
-  base.limbs[0] = 1;
-  MontgomeryMultiply(modulus, value, accumulator, base);
+  memset(value.limbs, 0, modulus.limb_count * sizeof(value.limbs[0]));
+  value.limbs[0] = 1;
+  MontgomeryMultiply(modulus, value, accumulator, value);
 }
 
 }  // namespace hvsig::builtin

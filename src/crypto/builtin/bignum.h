@@ -7,10 +7,11 @@
 // inside a hypervisor), each row is a multiply-accumulate in inline assembly with two
 // independent carry chains; otherwise portable C++ with unsigned __int128.
 //
-// Stack budget (8192-bit numbers are 1 KiB each): a MontgomeryModulus and the base live in the
-// caller's frame, ModularExponentiate keeps two numbers (~2 KiB) and MontgomeryMultiply one
-// accumulator of k + 2 or k + 3 limbs (~1 KiB), so every frame stays under the freestanding
-// 4 KiB limit and an exponentiation needs about 3.5 KiB of stack on top of the caller's storage.
+// Stack budget (8192-bit numbers are 1 KiB each): the caller keeps a MontgomeryModulus and the
+// base, ModularExponentiate one more number (the base turns into the result in place), and
+// MontgomeryMultiply one accumulator of k + 2 or k + 3 limbs, so an exponentiation needs about
+// 2.4 KiB of stack on top of the caller's 2 KiB, and no frame comes near the freestanding
+// 4 KiB limit.
 #pragma once
 
 #include <stddef.h>
@@ -46,13 +47,16 @@ void InitMontgomeryModulus(MontgomeryModulus& modulus, Input magnitude);
 // Reads a big-endian value of at most limb_count * 8 octets into limb_count limbs.
 void LoadBigNum(Input big_endian, size_t limb_count, BigNum& out);
 
-// Writes the low out_length octets of value big-endian.
-void StoreBigNum(const BigNum& value, uint8_t* out, size_t out_length);
+// Rewrites value's storage as the big-endian encoding of its low length octets (1 to
+// limb_count * 8) and returns it, so that no second buffer is needed; value's limbs are
+// meaningless afterwards.
+uint8_t* StoreBigNumInPlace(BigNum& value, size_t length);
 
 bool IsLessThanModulus(const MontgomeryModulus& modulus, const BigNum& value);
 
-// value = value^exponent mod n. Requires value < n and exponent (big-endian, no leading zero
-// octet) >= 1. Time is linear in the exponent's bit length: 17 multiplications for 65537.
+// value = value^exponent mod n, value doubling as the base's storage. Requires value < n and
+// exponent (big-endian, no leading zero octet) >= 1. Time is linear in the exponent's bit
+// length: 17 multiplications for 65537.
 void ModularExponentiate(const MontgomeryModulus& modulus, BigNum& value, Input exponent);
 
 }  // namespace hvsig::builtin
