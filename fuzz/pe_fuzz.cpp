@@ -69,15 +69,23 @@ HVSIG_FUZZ_TARGET(pe) {
                                digest_error) != Result::Success) {
       continue;
     }
-    const DigestAlg algs[] = {DigestAlg::Sha256, DigestAlg::Sha384};
-    HVSIG_FUZZ_CHECK(s.hasher.Begin(provider, image, algs, 2) == Result::Success);
-    const PreemptionHook hook{AlwaysYield, nullptr};
-    Result r;
     // One yield per view: a range of n bytes takes at most n / 4096 + 2 page-bounded views.
     uint64_t max_rounds = 1;
+    uint64_t hashed_bytes = 0;
     for (uint16_t i = 0; i < image.hash_range_count; ++i) {
       max_rounds += image.hash_ranges[i].length / 4096 + 2;
+      hashed_bytes += image.hash_ranges[i].length;
     }
+    // The second algorithm checks that the hasher feeds every context alike. Sections may
+    // overlap, so an input can make the hashed bytes up to ~100 times its size; the corpus
+    // drifts towards such inputs, and SHA-384 over them took 60% of the run. Above the budget
+    // the resumed SHA-256 is still compared with the one-shot one.
+    constexpr uint64_t kTwoAlgorithmBudget = 256 * 1024;
+    const DigestAlg algs[] = {DigestAlg::Sha256, DigestAlg::Sha384};
+    const size_t alg_count = hashed_bytes <= kTwoAlgorithmBudget ? 2 : 1;
+    HVSIG_FUZZ_CHECK(s.hasher.Begin(provider, image, algs, alg_count) == Result::Success);
+    const PreemptionHook hook{AlwaysYield, nullptr};
+    Result r;
     uint64_t rounds = 0;
     while ((r = s.hasher.Run(paged_source, &hook, digest_error)) == Result::Preempted) {
       HVSIG_FUZZ_CHECK(++rounds <= max_rounds);
@@ -86,7 +94,8 @@ HVSIG_FUZZ_TARGET(pe) {
     uint8_t resumed[kMaxDigestLength];
     uint8_t sha384[kMaxDigestLength];
     HVSIG_FUZZ_CHECK(s.hasher.Finish(DigestAlg::Sha256, resumed) == Result::Success);
-    HVSIG_FUZZ_CHECK(s.hasher.Finish(DigestAlg::Sha384, sha384) == Result::Success);
+    HVSIG_FUZZ_CHECK((s.hasher.Finish(DigestAlg::Sha384, sha384) == Result::Success) ==
+                     (alg_count == 2));
     HVSIG_FUZZ_CHECK(memcmp(one_shot, resumed, 32) == 0);
   }
   return 0;
