@@ -438,6 +438,23 @@ TEST(HvLivepatch, MetadataComesFromModinfoAndMustEndInNul) {
   EXPECT_EQ(payloads[0].metadata, std::string("LIVEPATCH_RULEZ=1\0VERSION=2\0", 28));
 }
 
+// NOBITS sections have no bytes in the file, so only the allocator bounds them (a fuzzer found
+// a NOBITS .modinfo of 2^62 bytes the model tried to materialize: fuzz/regressions/livepatch_op).
+TEST(HvLivepatch, LoadedSectionsBeyondTheAllocatorAreENOMEM) {
+  auto lp = Boot({false, policy::Mode::Off});
+  SimGuest guest;
+  const Bytes small_bss = ReadFile(Compile(
+      "lp-bss-1m.o", PatchSource("char lp_state[1 << 20] __attribute__((used));\n")));
+  const Bytes huge_bss = ReadFile(Compile(
+      "lp-bss-128m.o", PatchSource("char lp_state[1 << 27] __attribute__((used));\n")));
+  ASSERT_LE(huge_bss.size(), kLivepatchMaxSize);
+  EXPECT_EQ(Upload(*lp, guest, "small", small_bss), 0);
+  EXPECT_EQ(Upload(*lp, guest, "huge", huge_bss), -ENOMEM);
+  EXPECT_TRUE(Contains(ConsoleText(*lp), "huge: Could not allocate memory for payload"));
+  ASSERT_EQ(lp->Payloads().size(), 1u);
+  EXPECT_EQ(lp->Payloads()[0].name, "small");
+}
+
 // ---- Actions -------------------------------------------------------------------------------
 
 TEST(HvLivepatch, ActionsChangeStateAsXenDoes) {

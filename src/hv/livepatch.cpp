@@ -60,6 +60,7 @@ uint64_t Le(const uint8_t* p, size_t bytes) {
 // reapply rule: a reverted payload may be applied again only if its one writable section with
 // bytes is .livepatch.funcs (or it has none), since .data/.bss are no longer pristine.
 struct SectionFacts {
+  bool fits_in_memory = false;  // the loaded sections (and a NOBITS .modinfo) fit the allocator
   bool has_modinfo = false;
   std::vector<uint8_t> modinfo;
   bool safe_to_reapply = false;
@@ -71,27 +72,38 @@ SectionFacts ReadSections(Input elf) {
   const uint64_t shnum = Le(b + 60, 2);
   const uint64_t strtab = Le(b + shoff + livepatch::kSectionHeaderSize * Le(b + 62, 2) + 24, 8);
   SectionFacts facts;
+  const uint8_t* modinfo = nullptr;
+  uint64_t loaded = 0;  // saturates at the bound: sizes come from the payload
   unsigned writable = 0;
   bool writable_is_funcs = false;
   for (uint64_t i = 1; i < shnum; ++i) {
     const uint8_t* sh = b + shoff + livepatch::kSectionHeaderSize * i;
     const char* name = reinterpret_cast<const char*>(b + strtab + Le(sh, 4));
     const uint64_t flags = Le(sh + 8, 8);
-    const uint64_t offset = Le(sh + 24, 8);
     const uint64_t size = Le(sh + 32, 8);
-    if (!facts.has_modinfo && std::strcmp(name, ".modinfo") == 0) {
-      facts.has_modinfo = true;
-      // A NOBITS section is loaded as zeros.
-      facts.modinfo = Le(sh + 4, 4) == kShtNobits
-                          ? std::vector<uint8_t>(static_cast<size_t>(size), 0)
-                          : std::vector<uint8_t>(b + offset, b + offset + size);
-    }
+    const bool is_modinfo = modinfo == nullptr && std::strcmp(name, ".modinfo") == 0;
+    if (is_modinfo) modinfo = sh;
     // livepatch_elf_ignore_section: not loaded.
-    if (!(flags & kShfAlloc) || size == 0) continue;
+    const bool is_loaded = (flags & kShfAlloc) && size != 0;
+    if (is_loaded || (is_modinfo && Le(sh + 4, 4) == kShtNobits)) {
+      loaded = size > kLivepatchMaxLoadedSize - loaded ? kLivepatchMaxLoadedSize + 1 : loaded + size;
+    }
+    if (!is_loaded) continue;
     if (!(flags & kShfExecinstr) && (flags & kShfWrite)) {
       ++writable;
       writable_is_funcs = std::strcmp(name, ".livepatch.funcs") == 0;
     }
+  }
+  facts.fits_in_memory = loaded <= kLivepatchMaxLoadedSize;
+  if (!facts.fits_in_memory) return facts;
+  if (modinfo != nullptr) {
+    facts.has_modinfo = true;
+    const uint64_t offset = Le(modinfo + 24, 8);
+    const uint64_t size = Le(modinfo + 32, 8);
+    // A NOBITS section is loaded as zeros.
+    facts.modinfo = Le(modinfo + 4, 4) == kShtNobits
+                        ? std::vector<uint8_t>(static_cast<size_t>(size), 0)
+                        : std::vector<uint8_t>(b + offset, b + offset + size);
   }
   facts.safe_to_reapply = writable == 0 || (writable == 1 && writable_is_funcs);
   return facts;
@@ -327,6 +339,11 @@ int Livepatch::Decide(const std::string& name, const std::vector<uint8_t>& file,
   if (!d.accepted) return error;
 
   const SectionFacts facts = ReadSections(context->payload.elf);
+  // move_payload's vzalloc.
+  if (!facts.fits_in_memory) {
+    Log(Format("(XEN) livepatch: %s: Could not allocate memory for payload", name.c_str()));
+    return -ENOMEM;
+  }
   // prepare_payload: the metadata must be NUL-terminated strings.
   if (facts.has_modinfo && (facts.modinfo.empty() || facts.modinfo.back() != '\0')) {
     Log(Format("(XEN) livepatch: %s: Incorrect metadata format detected", name.c_str()));

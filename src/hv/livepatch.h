@@ -24,6 +24,10 @@ namespace hvsig::hv {
 
 inline constexpr uint64_t kLivepatchMaxSize = 2ull << 20;  // Xen's LIVEPATCH_MAX_SIZE, MB(2)
 inline constexpr uint32_t kLivepatchMaxList = 1024;        // livepatch_list's bound on nr
+// The most memory the model's move_payload allocates for one payload's loaded sections. NOBITS
+// sections have no bytes in the file, so only this bounds them: beyond it vzalloc fails in Xen
+// and the upload is -ENOMEM.
+inline constexpr uint64_t kLivepatchMaxLoadedSize = 64ull << 20;
 
 enum class LivepatchEventKind : uint8_t { Upload, Apply, Revert, Replace, Unload };
 const char* LivepatchEventKindName(LivepatchEventKind kind);  // "upload", "apply", ...
