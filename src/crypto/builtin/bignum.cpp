@@ -40,6 +40,33 @@ uint64_t NegatedInverseModWord(uint64_t x) {
   return 0 - inverse;
 }
 
+// The steps both Montgomery multiplications share around their rows, on the accumulator t of
+// k + 2 limbs. Inlined, so each multiplication keeps its own code generation.
+
+// After t[0..k) += a * b[i] left carry: fold it into the top limbs t[k], t[k + 1].
+[[gnu::always_inline]] inline void AddProductCarry(uint64_t* t, size_t k, uint64_t carry) {
+  const uint64_t product_top = t[k] + carry;
+  t[k + 1] = product_top < carry;
+  t[k] = product_top;
+}
+
+// After the reduction row wrote (t + m * n) / 2^64 into t[0..k - 1) and left carry: the new
+// t[k - 1] and t[k], completing the shift down by one limb.
+[[gnu::always_inline]] inline void AddReductionCarry(uint64_t* t, size_t k, uint64_t carry) {
+  const uint64_t reduced_top = t[k] + carry;
+  t[k - 1] = reduced_top;
+  t[k] = t[k + 1] + (reduced_top < carry);
+}
+
+// t < 2n after the last row, so one conditional subtraction reduces it; then out = t.
+[[gnu::always_inline]] inline void ReduceOnceInto(const uint64_t* n, uint64_t* t, size_t k,
+                                                  BigNum& out) {
+  if (t[k] != 0 || Compare(t, n, k) >= 0) {
+    Subtract(t, t, n, k);
+  }
+  memcpy(out.limbs, t, k * sizeof(t[0]));
+}
+
 // out = a * b / R mod n for a, b < n (CIOS, Koc et al. 1996). out may alias a or b: the product
 // is accumulated in t and copied out at the end. (Fusing the multiply and reduce loops into
 // one was measured slower with GCC: the two 128-bit carry chains spill; so was moving the
@@ -59,9 +86,7 @@ void MontgomeryMultiplyPortable(const MontgomeryModulus& modulus, BigNum& out, c
       t[j] = uint64_t(sum);
       carry = uint64_t(sum >> 64);
     }
-    const uint64_t product_top = t[k] + carry;
-    t[k + 1] = product_top < carry;
-    t[k] = product_top;
+    AddProductCarry(t, k, carry);
 
     // m makes t + m * n divisible by 2^64; the shift down by one limb is folded into the loop.
     const uint64_t m = t[0] * modulus.n0_inverse;
@@ -72,15 +97,9 @@ void MontgomeryMultiplyPortable(const MontgomeryModulus& modulus, BigNum& out, c
       t[j - 1] = uint64_t(sum);
       carry = uint64_t(sum >> 64);
     }
-    const uint64_t reduced_top = t[k] + carry;
-    t[k - 1] = reduced_top;
-    t[k] = t[k + 1] + (reduced_top < carry);
+    AddReductionCarry(t, k, carry);
   }
-  // t < 2n here, so one conditional subtraction reduces it.
-  if (t[k] != 0 || Compare(t, n, k) >= 0) {
-    Subtract(t, t, n, k);
-  }
-  memcpy(out.limbs, t, k * sizeof(t[0]));
+  ReduceOnceInto(n, t, k, out);
 }
 
 #if defined(__x86_64__)
@@ -160,21 +179,11 @@ void MontgomeryMultiplyMulxAdx(const MontgomeryModulus& modulus, BigNum& out, co
   uint64_t* t = scratch + 1;
   memset(scratch, 0, (k + 3) * sizeof(scratch[0]));
   for (size_t i = 0; i < k; ++i) {
-    const uint64_t product_carry = MultiplyAccumulateRow(t, t, a.limbs, b.limbs[i], k);
-    const uint64_t product_top = t[k] + product_carry;
-    t[k + 1] = product_top < product_carry;
-    t[k] = product_top;
+    AddProductCarry(t, k, MultiplyAccumulateRow(t, t, a.limbs, b.limbs[i], k));
     const uint64_t m = t[0] * modulus.n0_inverse;
-    const uint64_t reduction_carry = MultiplyAccumulateRow(t - 1, t, n, m, k);
-    const uint64_t reduced_top = t[k] + reduction_carry;
-    t[k - 1] = reduced_top;
-    t[k] = t[k + 1] + (reduced_top < reduction_carry);
+    AddReductionCarry(t, k, MultiplyAccumulateRow(t - 1, t, n, m, k));
   }
-  // t < 2n here, so one conditional subtraction reduces it.
-  if (t[k] != 0 || Compare(t, n, k) >= 0) {
-    Subtract(t, t, n, k);
-  }
-  memcpy(out.limbs, t, k * sizeof(t[0]));
+  ReduceOnceInto(n, t, k, out);
 }
 #endif
 
